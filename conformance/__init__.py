@@ -1,0 +1,1 @@
+"""ssegate conformance harness."""

@@ -1,0 +1,1 @@
+"""ssegate reference server and client."""
