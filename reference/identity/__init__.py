@@ -1,0 +1,1 @@
+"""Principals, workspaces, memberships and bearer tokens (spec/08-errors.md ERR-3 to ERR-8)."""
