@@ -25,14 +25,10 @@ class Control:
     def __init__(self, store: Store, options: Options) -> None:
         self._store = store
         self._options = options
-        self._features = (
-            ()
-            if options.has("no-features")
-            else (
-                "snapshot-failure",
-                "stream-statistics",
-            )
-        )
+        served = ("snapshot-failure", "stream-statistics")
+        self._features: tuple[str, ...] = () if options.has("no-features") else served
+        # what describe declares; differs from what is served only under features-undeclared
+        self._declared = () if options.broken("features-undeclared") else self._features
 
     def routes(self) -> list[Route]:
         guard = self._guarded
@@ -104,7 +100,8 @@ class Control:
                         "timeoutMs": options.timeout_ms,
                     }
                 },
-                "features": list(self._features),
+                "features": list(self._declared),
+                **({"extensions": {}} if options.broken("describe-off-contract") else {}),
             }
         )
 

@@ -42,8 +42,8 @@ class Framer:
         self._next_id += 1
         return value
 
-    def _block(self, lines: list[str]) -> list[bytes]:
-        text = self._eol.join(lines) + self._eol + self._eol
+    def _block(self, lines: list[str], *, terminated: bool = True) -> list[bytes]:
+        text = self._eol.join(lines) + self._eol + (self._eol if terminated else "")
         return self._chunks(text)
 
     def _chunks(self, text: str) -> list[bytes]:
@@ -71,6 +71,8 @@ class Framer:
 
     def opening(self) -> list[bytes]:
         """What may precede the first event: a BOM (fault), an empty line, a comment."""
+        if self._options.broken("invalid-utf8"):
+            return [b": \xff\xfe" + self._eol.encode()]  # not UTF-8: breaks WF-1 only
         text = ""
         if self._options.broken("bom"):
             text += "\ufeff"
@@ -81,15 +83,28 @@ class Framer:
         return self._chunks(text) if text else []
 
     def data_event(self, event: str, payload: dict[str, Any], *, first: bool) -> list[bytes]:
+        options = self._options
         lines = [self._line("event", event)]
-        if self._options.has("comments"):
+        if options.broken("duplicate-event-field"):
+            lines.append(self._line("event", event))
+        if options.has("comments"):
             lines.append(": snapshot")  # a comment inside an event (WF-15)
-        if self._options.has("ids"):
+        if options.broken("id-with-null"):
+            lines.append(self._line("id", self._take_id() + "\x00"))
+        elif options.has("ids"):
             lines.append(self._line("id", self._take_id()))
-        if first and self._options.has("retry"):
+        if first and options.broken("retry-not-digits"):
+            lines.append(self._line("retry", "2000ms"))
+        elif first and options.has("retry"):
             lines.append(self._line("retry", "2000"))
+        if options.broken("unknown-field"):
+            lines.append(self._line("x-debug", "1"))
         lines += self._data_lines(self._json(payload))
         return self._block(lines)
+
+    def debug_event(self) -> list[bytes]:
+        """Only under the unknown-event fault: an event name the profile does not define."""
+        return self._block([self._line("event", "debug"), *self._data_lines('{"note":"debug"}')])
 
     def heartbeat(self, timestamp: str) -> list[bytes]:
         lines = [] if self._options.broken("unnamed-events") else [self._line("event", "heartbeat")]
@@ -107,7 +122,7 @@ class Framer:
             lines.append(self._line("id", self._take_id()))
         body = {"startedAt": started_at, "timestamp": timestamp, "timeoutMs": timeout_ms}
         lines += self._data_lines(self._json(body))
-        return self._block(lines)
+        return self._block(lines, terminated=not self._options.broken("unterminated-final-event"))
 
     def error(self, code: str, message: str) -> list[bytes]:
         lines = [self._line("event", "error")]

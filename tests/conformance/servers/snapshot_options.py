@@ -101,7 +101,27 @@ FAULTS: dict[str, str] = {
     "no-cache-control": "the stream has no Cache-Control header [TR-7]",
     "gzip-encoded": "the stream is gzip-encoded with Content-Encoding: gzip [TR-10]",
     "bom": "the body begins with a UTF-8 byte order mark [WF-2]",
-    "unnamed-events": "heartbeats are sent without an event: field [WF-6]",
+    "unknown-event": "an event named `debug` follows the initial snapshot [WF-6]",
+    "duplicate-event-field": "data events carry their event: field twice [WF-5]",
+    "unknown-field": "data events carry an `x-debug:` field [WF-9]",
+    "id-with-null": "data event ids contain U+0000 (with ids on data events) [WF-11]",
+    "retry-not-digits": "the retry: field reads `2000ms` [WF-14]",
+    "invalid-utf8": "a comment line opening the body holds a byte that is not UTF-8 [WF-1]",
+    "unterminated-final-event": "the timeout event lacks its terminating empty line [WF-3]",
+    "headers-late": "the response headers are held back intervalMs + tolerance + 300 ms [TR-11]",
+    "content-length": "the stream declares a Content-Length [TR-13]",
+    "stream-status-203": "a successful stream answers 203, not 200 [TR-5]",
+    "unseen-state": "before each change, a state that was never visible (one invoice short) "
+    "is sent [CHG-6]",
+    "missing-run-data-event": "a missing or foreign run gets 200, an empty-run data event, then "
+    "the error event [ERR-11]",
+    "malformed-id-400": "a malformed run id is answered 400, a well-formed unknown one 404 "
+    "[ERR-12]",
+    "failure-spreads": "a failed snapshot fetch ends every stream of the run's workspace with "
+    "an error event [ERR-17]",
+    "wrong-run-identity": "payloads name the current month, not the run's month [BIL-17]",
+    "describe-off-contract": "describe carries an undocumented member [CTL-3]",
+    "features-undeclared": "describe declares no feature, but the optional operations work [CTL-4]",
     "data-not-json": "heartbeat data is a bare timestamp, not JSON [WF-7]",
     "payload-off-contract": "data events carry an undocumented member `workspaceId` [BIL-1]",
     "cross-field-rule-broken": "processedInvoiceCount leaves out queued invoices [BIL-11]",
@@ -115,7 +135,6 @@ FAULTS: dict[str, str] = {
     "create-run-unvalidated": "POST /classes/billing/runs accepts any JSON body [BIL-7]",
     "polling-not-stopped": "after a client disconnects its stream's poller keeps fetching [LIFE-1]",
     "parameters-misdeclared": "describe declares heartbeatMs twice the value used [TERM-1]",
-    "deliveries-unchecked": "set deliveries on an unsent run is accepted [CTL-8]",
     "control-open": "the control API does not check the secret [CTL-2]",
 }
 

@@ -13,8 +13,8 @@ from typing import Any
 from snapshot_framing import Framer
 from snapshot_options import Options
 from snapshot_problems import problem
-from snapshot_store import Principal, Run, SnapshotFailed, Store
-from snapshot_stream import PollerHub, SnapshotStream
+from snapshot_store import Principal, Run, SnapshotFailed, Store, current_month, utc_now_text
+from snapshot_stream import EVENT, PollerHub, SnapshotStream
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -91,6 +91,12 @@ class Profile:
                 return self._problem(403, "Not a member of this workspace")  # ERR-7
         return Caller(principal, workspace_id)
 
+    def _malformed(self, run_id: str) -> Response | None:
+        """Only the malformed-id-400 fault answers a malformed id differently (ERR-12)."""
+        if self._options.broken("malformed-id-400") and not _RUN_ID.fullmatch(run_id):
+            return self._problem(400, "Malformed billing run id")
+        return None
+
     def _find(self, caller: Caller, run_id: str) -> Run | None:
         if not _RUN_ID.fullmatch(run_id):
             return None  # ERR-12: malformed is answered as nonexistent
@@ -115,10 +121,14 @@ class Profile:
         if isinstance(caller, Response):
             return caller
         run_id = request.path_params["run_id"]
+        malformed = self._malformed(run_id)
+        if malformed is not None:
+            return malformed
         run = self._find(caller, run_id)
         if run is None:
-            if self._options.has("error-event"):
-                return _ErrorOnlyStream(self._options, self._store.runs.get(run_id) is not None)
+            options = self._options
+            if options.has("error-event") or options.broken("missing-run-data-event"):
+                return _ErrorOnlyStream(options, run_id, self._store.runs.get(run_id) is not None)
             return self._run_not_found(run_id, request)
         revision = run.revision
         try:
@@ -143,6 +153,9 @@ class Profile:
         if isinstance(caller, Response):
             return caller
         run_id = request.path_params["run_id"]
+        malformed = self._malformed(run_id)
+        if malformed is not None:
+            return malformed
         run = self._find(caller, run_id)
         if run is None:
             return self._run_not_found(run_id, request)
@@ -199,8 +212,9 @@ def _invalid_create(body: object) -> str | None:
 class _ErrorOnlyStream:
     """ERR-10: 200, a single error event, the end; the same for nonexistent and foreign."""
 
-    def __init__(self, options: Options, foreign: bool) -> None:
+    def __init__(self, options: Options, run_id: str, foreign: bool) -> None:
         self._options = options
+        self._run_id = run_id
         self._foreign = foreign
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -218,6 +232,16 @@ class _ErrorOnlyStream:
         message = _NOT_FOUND_TITLE
         if options.broken("foreign-distinguishable") and self._foreign:
             message = "Billing run belongs to another workspace"
-        for chunk in [*framer.opening(), *framer.error("not_found", message)]:
+        chunks = framer.opening()
+        if options.broken("missing-run-data-event"):
+            empty = {
+                "billingRunId": self._run_id,
+                "month": current_month(),
+                "progress": None,
+                "isComplete": False,
+                "generatedAt": utc_now_text(),
+            }
+            chunks += framer.data_event(EVENT, empty, first=True)
+        for chunk in [*chunks, *framer.error("not_found", message)]:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": framer.finish(), "more_body": False})

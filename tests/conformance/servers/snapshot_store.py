@@ -160,7 +160,7 @@ class Store:
         is_complete = bool(progress["isComplete"]) if progress is not None else run.expected == 0
         payload: dict[str, Any] = {
             "billingRunId": run.run_id,  # BIL-17
-            "month": run.month,
+            "month": current_month() if self.options.broken("wrong-run-identity") else run.month,
             "progress": progress,
             "isComplete": is_complete,
             "generatedAt": utc_now_text(),

@@ -38,13 +38,39 @@ class PollerHub:
         self._options = options
         self._shared: dict[str, set[asyncio.Queue[Fetched]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # every open stream's queue with its run; only the failure-spreads and
+        # cross-workspace-leak faults look at other streams' queues
+        self._open: dict[asyncio.Queue[Fetched], Run] = {}
+        self._last_fetched: dict[str, str] = {}
 
     def _fetch(self, run: Run) -> Fetched:
         revision = run.revision
         try:
-            return Fetched(self._store.fetch(run), revision)
+            fetched = Fetched(self._store.fetch(run), revision)
         except SnapshotFailed:
+            if self._options.broken("failure-spreads"):
+                for queue, other in self._open.items():
+                    if other.workspace_id == run.workspace_id and other is not run:
+                        queue.put_nowait(Fetched(None, 0))
             return Fetched(None, revision)
+        if self._options.broken("cross-workspace-leak"):
+            self._leak(run, fetched)
+        return fetched
+
+    def _leak(self, run: Run, fetched: Fetched) -> None:
+        """The fault: a change of one run also reaches streams of look-alike runs elsewhere."""
+        assert fetched.payload is not None
+        key = change_key(fetched.payload)
+        previous = self._last_fetched.get(run.run_id)
+        self._last_fetched[run.run_id] = key
+        if previous is None or previous == key:
+            return
+        for queue, other in self._open.items():
+            if other.workspace_id != run.workspace_id and (other.month, other.expected) == (
+                run.month,
+                run.expected,
+            ):
+                queue.put_nowait(fetched)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -52,6 +78,7 @@ class PollerHub:
         task.add_done_callback(self._tasks.discard)
 
     def subscribe(self, run: Run, queue: asyncio.Queue[Fetched], stopped: asyncio.Event) -> None:
+        self._open[queue] = run
         if not self._options.has("shared-poller"):
             self._spawn(self._own_poller(run, queue, stopped))
             return
@@ -61,6 +88,7 @@ class PollerHub:
             self._spawn(self._shared_poller(run, subscribers))
 
     def unsubscribe(self, run: Run, queue: asyncio.Queue[Fetched]) -> None:
+        self._open.pop(queue, None)
         subscribers = self._shared.get(run.run_id)
         if subscribers is not None:
             subscribers.discard(queue)
@@ -140,6 +168,8 @@ class SnapshotStream:
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         self._run.open_streams += 1
         try:
+            if self._options.broken("headers-late"):
+                await self._sleep_or_disconnect(self._late_by())
             await self._start()
             await self._body()
         finally:
@@ -168,8 +198,16 @@ class SnapshotStream:
             headers.append((b"cache-control", b"no-store, no-transform"))
         if options.broken("gzip-encoded"):
             headers.append((b"content-encoding", b"gzip"))
+        if options.broken("content-length"):
+            headers.append((b"content-length", b"1000000000"))
+        status = 203 if options.broken("stream-status-203") else 200
         assert self._send is not None
-        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+
+    def _late_by(self) -> float:
+        """How late the late-* faults are: clearly beyond intervalMs + tolerance."""
+        options = self._options
+        return (options.interval_ms + options.tolerance_ms(options.interval_ms) + 300) / 1000
 
     async def _write(self, chunks: list[bytes]) -> None:
         assert self._send is not None
@@ -220,7 +258,7 @@ class SnapshotStream:
             hb_period /= 4
         next_hb = float("inf") if options.broken("no-heartbeat") else t0 + hb_period
         deadline = t0 + options.timeout_ms / 1000 * (1.5 if options.broken("timeout-late") else 1)
-        late_by = (options.interval_ms + options.tolerance_ms(options.interval_ms) + 300) / 1000
+        late_by = self._late_by()
 
         await self._write(self._framer.opening())
         if options.broken("heartbeat-before-snapshot"):
@@ -235,6 +273,8 @@ class SnapshotStream:
         )
         if not withheld:
             await self._write(self._framer.data_event(EVENT, self._initial, first=True))
+            if options.broken("unknown-event"):
+                await self._write(self._framer.debug_event())
             if self._initial["isComplete"] and not options.broken("no-end-after-completion"):
                 await self._end()  # SNAP-6
                 return
@@ -284,7 +324,7 @@ class SnapshotStream:
                     if options.has("comments"):
                         await self._write(self._framer.comment("keepalive"))
                     continue
-                last_key = key
+                previous_key, last_key = last_key, key
                 payload = fetched.payload
                 complete = bool(payload["isComplete"])
                 if options.broken("change-missed") and not missed_one and not complete:
@@ -293,6 +333,10 @@ class SnapshotStream:
                 if options.broken("change-late"):
                     delayed.append((now + late_by, payload))
                     continue
+                if options.broken("unseen-state"):
+                    unseen = _one_invoice_short(payload)
+                    if unseen is not None and change_key(unseen) != previous_key:
+                        await self._write(self._framer.data_event(EVENT, unseen, first=False))
                 await self._write(self._framer.data_event(EVENT, payload, first=not first_sent))
                 first_sent = True
                 if options.broken("duplicate-emission"):
@@ -332,3 +376,22 @@ class SnapshotStream:
         else:
             message = "The billing run's progress could not be read"
         await self._write(self._framer.error("snapshot_failed", message))
+
+
+def _one_invoice_short(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The unseen-state fault's invention: the state with one invoice fewer processed."""
+    progress = payload["progress"]
+    if progress is None or progress["processedInvoiceCount"] == 0:
+        return None
+    names = ["queuedCount", "sentCount", "deliveredCount", "delayedCount"]
+    names += ["failedCount", "bouncedCount"]
+    biggest = max(names, key=lambda name: progress[name])
+    short = dict(progress)
+    short[biggest] -= 1
+    short["processedInvoiceCount"] -= 1
+    short["pendingCount"] = max(short["expectedInvoiceCount"] - short["processedInvoiceCount"], 0)
+    short["isComplete"] = short["pendingCount"] == 0 and short["queuedCount"] == 0
+    short["hasFailures"] = short["failedCount"] + short["bouncedCount"] > 0
+    if short["isComplete"]:
+        return None
+    return {**payload, "progress": short, "isComplete": False}
