@@ -13,7 +13,8 @@ The recorder never hangs and never grows without bound:
   (:attr:`EndKind.DEADLINE`). httpx's own timeouts are switched off for the request, because its
   5 s read timeout would cut a legitimately long silence; the deadline is the only authority.
 - the body is read up to ``max_body_bytes``; raw chunks are kept up to ``max_recorded_bytes``;
-  the decoder bounds one line and one block (:attr:`EndKind.LIMIT_EXCEEDED`).
+  at most ``max_items`` items are kept; the decoder bounds one line and one block
+  (:attr:`EndKind.LIMIT_EXCEEDED`).
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class StreamRecorder:
         max_recorded_bytes: int = 1 << 20,
         max_line_bytes: int = 1 << 20,
         max_event_bytes: int = 4 << 20,
+        max_items: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -163,6 +165,7 @@ class StreamRecorder:
         self._deadline = deadline
         self._max_body = max_body_bytes
         self._max_recorded = max_recorded_bytes
+        self._max_items = max_items
         self._clock = clock
         self._decoder = Decoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._decoder_done = False
@@ -359,6 +362,10 @@ class StreamRecorder:
         self._sync_decoder()
         if recording.body_bytes > self._max_body:
             self._finish(EndKind.LIMIT_EXCEEDED, f"body exceeded {self._max_body} bytes")
+            return True
+        if len(recording.items) > self._max_items:
+            # A flood of tiny events costs far more memory than its bytes: bound the count too.
+            self._finish(EndKind.LIMIT_EXCEEDED, f"more than {self._max_items} items")
             return True
         self._notify()
         return False

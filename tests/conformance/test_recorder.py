@@ -414,6 +414,25 @@ async def test_body_bound_ends_the_recording(
 
 
 @pytest.mark.asyncio
+async def test_item_bound_ends_an_event_flood(
+    server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(SSE_HEADERS)
+        while True:
+            writer.write(chunk(b"data: x\n\n" * 500))
+            await writer.drain()
+
+    server.script = script
+    url = await server.start()
+    async with recorder(client, url, max_items=1000) as rec:
+        assert await rec.wait_end(PATIENCE)
+    assert rec.recording.end is EndKind.LIMIT_EXCEEDED
+    assert rec.recording.end_detail == "more than 1000 items"
+    assert len(rec.recording.items) <= 1500
+
+
+@pytest.mark.asyncio
 async def test_unreachable_server_is_not_started(client: httpx.AsyncClient) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
