@@ -94,8 +94,8 @@ FAULTS: dict[str, str] = {
     "non-member-allowed": "membership is not checked: a non-member gets 404/200, not 403 [ERR-7]",
     "foreign-run-visible": "the run lookup is not filtered by workspace [ISO-1]",
     "foreign-distinguishable": "a foreign run is answered with a different problem title [ISO-3]",
-    "cross-workspace-leak": "a change to any run is also sent, as that run's snapshot, on "
-    "streams of other workspaces whose run has the same month [ISO-4]",
+    "cross-workspace-leak": "a snapshot cache keyed by progress alone: a run's change reaches "
+    "streams of other workspaces whose run was in the same state [ISO-4]",
     "problem-not-json": "error answers are text/plain, not problem+json [ERR-1]",
     "wrong-content-type": "the stream's Content-Type is text/plain [TR-6]",
     "no-cache-control": "the stream has no Cache-Control header [TR-7]",

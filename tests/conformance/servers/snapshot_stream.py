@@ -58,18 +58,19 @@ class PollerHub:
         return fetched
 
     def _leak(self, run: Run, fetched: Fetched) -> None:
-        """The fault: a change of one run also reaches streams of look-alike runs elsewhere."""
+        """The fault, a snapshot cache keyed by progress without the run's identity: when a run
+        changes, every open stream of another workspace whose run is in the state this run just
+        left receives this run's new snapshot."""
         assert fetched.payload is not None
-        key = change_key(fetched.payload)
+        key = _progress_key(fetched.payload)
         previous = self._last_fetched.get(run.run_id)
         self._last_fetched[run.run_id] = key
         if previous is None or previous == key:
             return
         for queue, other in self._open.items():
-            if other.workspace_id != run.workspace_id and (other.month, other.expected) == (
-                run.month,
-                run.expected,
-            ):
+            if other.workspace_id == run.workspace_id:
+                continue
+            if _progress_key(self._store.payload(other)) == previous:
                 queue.put_nowait(fetched)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -395,3 +396,8 @@ def _one_invoice_short(payload: dict[str, Any]) -> dict[str, Any] | None:
     if short["isComplete"]:
         return None
     return {**payload, "progress": short, "isComplete": False}
+
+
+def _progress_key(payload: dict[str, Any]) -> str:
+    """The change key without the run's identity (only the cross-workspace-leak fault)."""
+    return change_key({k: v for k, v in payload.items() if k not in {"billingRunId", "month"}})

@@ -1,0 +1,323 @@
+"""Which checks must catch which fault of the independent test server (data, not logic).
+
+Each entry of FAULTS names one `--fault` of tests/conformance/servers/snapshot_server.py, the
+requirement it breaks, the checks that MUST report FAIL for it (`catches`), and the checks that may
+also report FAIL or ERROR because the fault necessarily breaks what they observe too (`also`, each
+justified in `why`). Every other check must not FAIL or ERROR. test_truthfulness.py enforces this,
+and docs/faulty-servers.md is rendered from this table (`python tests/conformance/faults.py`).
+
+VARIANT_RUNS says, for each variant set of the server, which SHOULD checks it is expected to WARN
+(the set deliberately uses a permitted behaviour that a SHOULD discourages); a variant run must
+raise no FAIL or ERROR at all.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "faulty-servers.md"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    name: str
+    breaks: str  # the requirement ID the fault breaks
+    catches: frozenset[str]  # checks that must FAIL
+    also: frozenset[str] = frozenset()  # checks that may FAIL/ERROR too
+    why: str = ""  # why `also` may fail
+    variants: tuple[str, ...] = ("minimal",)
+
+
+def _fault(
+    name: str,
+    breaks: str,
+    catches: str,
+    also: str = "",
+    why: str = "",
+    variants: tuple[str, ...] = ("minimal",),
+) -> Fault:
+    return Fault(name, breaks, frozenset(catches.split()), frozenset(also.split()), why, variants)
+
+
+FAULTS: tuple[Fault, ...] = (
+    # transport
+    _fault("wrong-content-type", "TR-6", "transport.content-type"),
+    _fault("no-cache-control", "TR-7", "transport.cache-control"),
+    _fault("gzip-encoded", "TR-10", "transport.no-content-encoding"),
+    _fault("headers-late", "TR-11", "transport.headers-prompt"),
+    _fault(
+        "content-length",
+        "TR-13",
+        "transport.no-content-length",
+    ),
+    _fault("stream-status-203", "TR-5", "transport.status-200"),
+    # wire format
+    _fault("invalid-utf8", "WF-1", "wire.utf8"),
+    _fault("bom", "WF-2", "wire.no-bom"),
+    _fault(
+        "unterminated-final-event",
+        "WF-3",
+        "wire.terminated-events",
+        "end.timeout-on-time end.timeout-payload end.planned-end",
+        "the unterminated event is the timeout event, which WHATWG discards as partial",
+    ),
+    _fault("duplicate-event-field", "WF-5", "wire.event-and-data-fields"),
+    _fault("unknown-event", "WF-6", "wire.event-names"),
+    _fault(
+        "data-not-json",
+        "WF-7",
+        "wire.json-data heartbeat.payload",
+        why="the data that is not JSON is the heartbeat's",
+    ),
+    _fault("unknown-field", "WF-9", "wire.field-names"),
+    _fault("id-with-null", "WF-11", "wire.id-no-null"),
+    _fault("retry-not-digits", "WF-14", "wire.retry-digits"),
+    # initial snapshot
+    _fault(
+        "no-initial-snapshot",
+        "SNAP-1",
+        "snapshot.first-event",
+        "snapshot.prompt snapshot.current-state snapshot.fresh-per-request "
+        "snapshot.complete-at-start end.completion profile.fallback-same-state",
+        "every check that waits for the initial snapshot sees none",
+    ),
+    _fault("snapshot-late", "SNAP-3", "snapshot.prompt"),
+    _fault(
+        "heartbeat-before-snapshot",
+        "SNAP-2",
+        "snapshot.first-event",
+        "heartbeat.first heartbeat.cadence",
+        "the extra heartbeat at the stream start is also an early first heartbeat",
+    ),
+    _fault("last-event-id-resumes", "SNAP-4", "snapshot.fresh-per-request"),
+    # change emission
+    _fault("duplicate-emission", "CHG-2", "change.no-repeat"),
+    _fault("change-missed", "CHG-1", "change.emitted-in-time"),
+    _fault("change-late", "CHG-4", "change.emitted-in-time"),
+    _fault("generatedat-change-emitted", "CHG-3", "change.non-key-silent"),
+    _fault("unseen-state", "CHG-6", "change.coalescing"),
+    # heartbeat
+    _fault(
+        "no-heartbeat",
+        "HB-2",
+        "heartbeat.first heartbeat.cadence heartbeat.max-silence",
+        why="with no heartbeat there is no cadence, and the stream falls silent",
+    ),
+    _fault(
+        "heartbeat-slow",
+        "HB-3",
+        "heartbeat.first heartbeat.cadence heartbeat.max-silence",
+        why="the first heartbeat is late too, and the silence between them too long",
+    ),
+    _fault(
+        "heartbeat-flood",
+        "HB-3",
+        "heartbeat.first heartbeat.cadence",
+        why="the first heartbeat comes early too",
+    ),
+    _fault("heartbeat-with-id", "HB-4", "heartbeat.no-id"),
+    _fault("heartbeat-off-contract", "HB-1", "heartbeat.payload"),
+    _fault(
+        "parameters-misdeclared",
+        "TERM-1",
+        "heartbeat.first heartbeat.cadence",
+    ),
+    # timeout and completion
+    _fault(
+        "no-timeout-event",
+        "END-1",
+        "end.timeout-on-time end.planned-end",
+        "end.timeout-payload end.clean-after-timeout end.nothing-after-timeout",
+        "the checks of what follows the timeout event have no timeout event to look at",
+    ),
+    _fault(
+        "timeout-late",
+        "END-1",
+        "end.timeout-on-time end.no-overrun",
+        why="a timeout at 1.5 x timeoutMs also keeps the stream open too long",
+    ),
+    _fault("timeout-wrong-value", "END-4", "end.timeout-payload"),
+    _fault("events-after-timeout", "END-3", "end.nothing-after-timeout"),
+    _fault(
+        "no-end-after-timeout",
+        "END-2",
+        "end.clean-after-timeout end.no-overrun",
+        why="a stream that is not ended stays open beyond timeoutMs + tolerance",
+    ),
+    _fault(
+        "no-end-after-completion",
+        "END-5",
+        "end.completion snapshot.complete-at-start",
+    ),
+    # errors
+    _fault("no-auth-required", "ERR-3", "errors.missing-credentials"),
+    _fault(
+        "no-www-authenticate",
+        "ERR-3",
+        "errors.missing-credentials errors.malformed-credentials errors.invalid-token",
+        "errors.invalid-token-hint",
+        "every 401 lacks the header",
+    ),
+    _fault("invalid-token-accepted", "ERR-5", "errors.invalid-token"),
+    _fault("missing-workspace-default", "ERR-6", "errors.workspace-header"),
+    _fault("non-member-allowed", "ERR-7", "errors.non-member"),
+    _fault("problem-not-json", "ERR-1", "errors.problem-bodies"),
+    _fault("missing-run-data-event", "ERR-11", "errors.missing-run-no-data"),
+    _fault("malformed-id-400", "ERR-12", "errors.malformed-run-id"),
+    _fault("snapshot-failure-silent", "ERR-13", "errors.snapshot-failure"),
+    _fault("error-leaks-internals", "ERR-16", "errors.no-internal-details"),
+    _fault("failure-spreads", "ERR-17", "errors.failure-contained"),
+    # isolation
+    _fault(
+        "foreign-run-visible",
+        "ISO-1",
+        "isolation.no-foreign-data isolation.foreign-like-missing isolation.fallback",
+        why="a visible foreign run is distinguishable from a missing one, on both endpoints",
+    ),
+    _fault(
+        "foreign-distinguishable",
+        "ISO-3",
+        "isolation.foreign-like-missing",
+        "isolation.fallback",
+        "the fallback shares the distinguishable answer",
+    ),
+    _fault("cross-workspace-leak", "ISO-4", "isolation.cross-workspace-changes"),
+    # lifecycle
+    _fault("polling-not-stopped", "LIFE-1", "lifecycle.polling-stops"),
+    # contract and profile
+    _fault("payload-off-contract", "BIL-1", "contract.payloads-valid"),
+    _fault(
+        "cross-field-rule-broken",
+        "BIL-11",
+        "contract.cross-field",
+        "snapshot.current-state change.derived-progress",
+        "the wrong processedInvoiceCount also differs from the derived one",
+    ),
+    _fault(
+        "progress-not-derived",
+        "BIL-9",
+        "change.derived-progress snapshot.current-state",
+    ),
+    _fault(
+        "unsent-progress-shown",
+        "BIL-16",
+        "snapshot.current-state",
+    ),
+    _fault(
+        "wrong-run-identity",
+        "BIL-17",
+        "contract.run-identity",
+        "snapshot.current-state",
+        "the run identity is part of the state the initial snapshot must equal",
+    ),
+    _fault("fallback-stale", "BIL-5", "profile.fallback-same-state"),
+    _fault("create-run-broken", "BIL-6", "profile.create-run"),
+    _fault("create-run-unvalidated", "BIL-7", "profile.create-run-invalid"),
+    # control API
+    _fault("describe-off-contract", "CTL-3", "control.describe"),
+    _fault("control-open", "CTL-2", "control.secret-required"),
+    _fault("features-undeclared", "CTL-4", "control.undeclared-features"),
+)
+
+# Variant sets of the server, each run with no fault: the SHOULD checks it is expected to WARN.
+VARIANT_RUNS: dict[str, frozenset[str]] = {
+    "minimal": frozenset(),
+    "default": frozenset(),
+    "origin": frozenset({"errors.missing-run-404", "errors.error-payload"}),
+    "wire": frozenset({"wire.lf-line-endings", "wire.single-line-json"}),
+    "all": frozenset(
+        {
+            "errors.missing-run-404",
+            "errors.error-payload",
+            "wire.lf-line-endings",
+            "wire.single-line-json",
+        }
+    ),
+}
+
+# MUST checks no fault of this server can isolate, with the reason.
+EXEMPT: dict[str, str] = {
+    "transport.no-connection-header-h2": "HTTP/2 only; the test server speaks HTTP/1.1 "
+    "(uvicorn), where the check is N/A",
+}
+
+
+def render(must_checks: list[tuple[str, str]]) -> str:
+    """docs/faulty-servers.md: every MUST check (id, requirements) and the faults it catches."""
+    by_check: dict[str, list[str]] = {check: [] for check, _ in must_checks}
+    for fault in FAULTS:
+        for check in sorted(fault.catches):
+            by_check.setdefault(check, []).append(fault.name)
+    lines = [
+        "# Faulty servers: which check catches which fault",
+        "",
+        "*Generated from tests/conformance/faults.py by `python tests/conformance/faults.py`;",
+        "tests/conformance/test_truthfulness.py fails when this file is out of date.*",
+        "",
+        "The independent test server (tests/conformance/servers/snapshot_server.py) is a third",
+        "implementation of spec/, sharing no code with the harness or the reference server.",
+        "With no fault it passes every check under every variant set (each uses other permitted",
+        "behaviours: ids, comments, CRLF, multi-line JSON, 200 + error event, a shared poller...).",
+        "Each `--fault` breaks one requirement; the test runs the harness against it and demands",
+        "that the listed checks FAIL and that no other check FAILs or ERRORs, except those the",
+        "fault necessarily breaks too (listed under *also* in faults.py, with the reason).",
+        "",
+        "## MUST checks and the faults they catch",
+        "",
+        "| Check | Requirements | Caught faults |",
+        "|---|---|---|",
+    ]
+    requirements = dict(must_checks)
+    for check, _ in must_checks:
+        faults = by_check[check]
+        cell = ", ".join(f"`{name}`" for name in faults) if faults else ""
+        if not faults and check in EXEMPT:
+            cell = f"*exempt: {EXEMPT[check]}*"
+        lines.append(f"| `{check}` | {requirements[check]} | {cell} |")
+    lines += [
+        "",
+        "## Faults",
+        "",
+        "| Fault | Breaks | Must be caught by | May also fail |",
+        "|---|---|---|---|",
+    ]
+    for fault in FAULTS:
+        catches = ", ".join(f"`{c}`" for c in sorted(fault.catches))
+        also = ", ".join(f"`{c}`" for c in sorted(fault.also))
+        lines.append(f"| `{fault.name}` | {fault.breaks} | {catches} | {also} |")
+    lines += [
+        "",
+        "## Variant sets (no fault)",
+        "",
+        "| Set | SHOULD checks expected to WARN |",
+        "|---|---|",
+    ]
+    for name, warns in VARIANT_RUNS.items():
+        lines.append(f"| `{name}` | {', '.join(f'`{c}`' for c in sorted(warns)) or 'none'} |")
+    return "\n".join(lines) + "\n"
+
+
+def must_checks_from_registry() -> list[tuple[str, str]]:
+    """(check id, requirement IDs) of every MUST check, in the registry's order."""
+    import importlib
+    import pkgutil
+
+    import conformance.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    from conformance.checks._registry import REGISTRY
+
+    return sorted(
+        (check.id, ", ".join(check.requirements))
+        for check in REGISTRY.values()
+        if check.level.value == "MUST"
+    )
+
+
+if __name__ == "__main__":
+    DOC.write_text(render(must_checks_from_registry()), encoding="utf-8")
+    print(f"wrote {DOC}", file=sys.stderr)
