@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: problem bodies, access checks, request limits."""
