@@ -98,10 +98,21 @@ class Contract:
     def validate(self, instance: object) -> list[ContractError]:
         """Every way ``instance`` fails this contract, ordered by pointer; [] when valid."""
         errors = [
-            ContractError(json_pointer(e.absolute_path), e.message, str(e.validator))
+            ContractError(json_pointer(e.absolute_path), _message(e), str(e.validator))
             for e in _leaf_errors(self._validator.iter_errors(instance))
         ]
         return sorted(set(errors), key=lambda e: (e.pointer, e.rule, e.message))
+
+
+_MAX_SHOWN = 80
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema's message, with a long instance shortened (it is quoted whole, e.g. for type)."""
+    shown = repr(error.instance)
+    if len(shown) <= _MAX_SHOWN:
+        return str(error.message)
+    return str(error.message).replace(shown, shown[: _MAX_SHOWN - 5] + "...", 1)
 
 
 def _leaf_errors(

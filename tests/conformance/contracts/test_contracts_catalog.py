@@ -116,3 +116,11 @@ def test_refs_between_contracts_resolve_offline(tmp_path: Path) -> None:
     contract = catalog.load_catalog(tmp_path).get("a", 1)
     assert contract.validate({"b": 1}) == []
     assert [(e.pointer, e.rule) for e in contract.validate({"b": "x"})] == [("/b", "type")]
+
+
+def test_a_long_instance_is_shortened_in_messages() -> None:
+    contract = catalog.get_contract("sse.heartbeat", 1)
+    [error] = contract.validate(list(range(1000)))
+    assert error.rule == "type"
+    assert len(error.message) < 120
+    assert error.message.endswith("... is not of type 'object'")
