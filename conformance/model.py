@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conformance.session import CheckContext
+    from conformance.session import Session
 
 __all__ = [
     "CHECK_ID_PATTERN",
@@ -92,7 +92,7 @@ class Finding:
     transcripts: tuple[str, ...] = ()
 
 
-Judge = Callable[["CheckContext"], Awaitable[Finding]]
+Judge = Callable[["Session"], Awaitable[Finding]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,249 @@
+"""One conformance run against one server: what every check can reach.
+
+A :class:`Session` holds the server's declared profile (from ``describe``), the tolerance, the
+control client, the HTTP client for streams, the table of recorded exchanges (transcripts) and the
+*observation* memo. An observation is a scenario (for example "an idle stream recorded until it
+ends") run at most once per session: every check that judges the same observation awaits the same
+task, so the heartbeat, timeout and wire-format checks all judge one full-length recording and the
+whole suite takes about ``timeoutMs`` of wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from conformance.control import ControlClient
+from conformance.errors import SetupError
+from conformance.recorder import Recording, StreamRecorder
+from conformance.timing import Tolerance
+
+__all__ = ["Exchange", "PlainResponse", "Profile", "Session", "Settings"]
+
+T = TypeVar("T")
+Scenario = Callable[["Session"], Coroutine[Any, Any, T]]
+
+# The profile this harness version knows how to drive (spec/13-billing-profile.md).
+BILLING_EVENT = "billing.invoice-send-progress"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A profile entry of ``describe`` (CTL-3) with its parameters (TERM-1)."""
+
+    name: str
+    path: str
+    event: str
+    contract_name: str
+    contract_major: int
+    interval_ms: int
+    heartbeat_ms: int
+    timeout_ms: int
+
+    def stream_path(self, run_id: str) -> str:
+        return self.path.replace("{billingRunId}", run_id)
+
+    def fallback_path(self, run_id: str) -> str:
+        """BIL-4: the polling fallback is the stream path without its ``/stream`` suffix."""
+        stream = self.stream_path(run_id)
+        return stream[: -len("/stream")] if stream.endswith("/stream") else stream
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a run is configured (CLI options and their ``SSEGATE_*`` variables)."""
+
+    base_url: str
+    control_url: str
+    control_secret: str
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    strict: bool = False
+    jobs: int = 0  # 0: every selected check at once
+    # Issue 5's hook: judge payloads against this contract instead of the declared one.
+    contract_override: tuple[str, int] | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One recorded HTTP exchange: the recording plus when its request started (monotonic s)."""
+
+    label: str
+    method: str
+    recording: Recording
+    started_at: float
+
+    def absolute(self, at: float) -> float:
+        """A recording time (seconds since request start) on the session clock."""
+        started = self.recording.started_at
+        return (self.started_at if started is None else started) + at
+
+    def relative(self, clock_reading: float) -> float:
+        """A session clock reading as seconds since this exchange's request start."""
+        started = self.recording.started_at
+        return clock_reading - (self.started_at if started is None else started)
+
+
+@dataclass(frozen=True, slots=True)
+class PlainResponse:
+    """A request answered at once (a POST, a control call) and what came back."""
+
+    label: str
+    method: str
+    path: str
+    request_body: str
+    status: int
+    headers: list[tuple[str, str]]  # lower-cased names, raw order
+    body: str
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name.lower():
+                return value
+        return None
+
+
+class Session:
+    """Shared state of one run; checks receive it as their only argument."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        control: ControlClient,
+        client: httpx.AsyncClient,
+        describe: Mapping[str, Any],
+        profile: Profile,
+        features: frozenset[str],
+        deadline: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.control = control
+        self.client = client
+        self.describe = describe
+        self.profile = profile
+        self.features = features
+        self.deadline = deadline
+        self.clock = clock
+        self.exchanges: dict[str, Exchange] = {}
+        self.plain: dict[str, PlainResponse] = {}
+        self._observations: dict[Callable[..., Any], asyncio.Task[Any]] = {}
+
+    @property
+    def tolerance(self) -> Tolerance:
+        return self.settings.tolerance
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+    def remaining(self) -> float:
+        """Seconds left until the run's global deadline."""
+        return max(0.0, self.deadline - self.clock())
+
+    async def observe(self, scenario: Scenario[T]) -> T:
+        """Run ``scenario`` once per session; every caller shares its result (or its error)."""
+        task = self._observations.get(scenario)
+        if task is None:
+            task = asyncio.create_task(
+                scenario(self), name=getattr(scenario, "__name__", "scenario")
+            )
+            self._observations[scenario] = task
+        # shield: one check being cancelled must not cancel an observation others await.
+        result: T = await asyncio.shield(task)
+        return result
+
+    async def close(self) -> None:
+        """Cancel observations still running (only after the global deadline)."""
+        for task in self._observations.values():
+            task.cancel()
+        for task in self._observations.values():
+            with suppress(BaseException):
+                await task
+
+    def stream_headers(
+        self,
+        token: str | None,
+        workspace_id: str | None,
+        *,
+        extra: Mapping[str, str] | None = None,
+        omit: frozenset[str] = frozenset(),
+    ) -> dict[str, str]:
+        """Headers of a well-behaved client (TR-1, TR-2); Accept-Encoding: gzip probes TR-10."""
+        headers = {
+            "Accept": "text/event-stream",
+            "Cache-Control": "no-store",
+            "Accept-Encoding": "gzip",
+        }
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if workspace_id is not None:
+            headers["X-Workspace-Id"] = workspace_id
+        headers.update(extra or {})
+        return {name: value for name, value in headers.items() if name not in omit}
+
+    @asynccontextmanager
+    async def record(
+        self,
+        label: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        duration_s: float,
+    ) -> AsyncIterator[tuple[StreamRecorder, Exchange]]:
+        """Record a GET of ``path`` for at most ``duration_s``; disconnect on leaving.
+
+        The recording is filed under ``label`` in the transcript table whatever happens.
+        """
+        if label in self.exchanges:
+            raise SetupError(f"harness bug: transcript label {label!r} used twice")
+        duration_s = min(duration_s, self.remaining())
+        started_at = self.clock()
+        recorder = StreamRecorder(
+            self.client,
+            self.url(path),
+            headers,
+            deadline=started_at + duration_s,
+            clock=self.clock,
+        )
+        async with recorder:
+            exchange = Exchange(label, "GET", recorder.recording, started_at)
+            self.exchanges[label] = exchange
+            try:
+                yield recorder, exchange
+            finally:
+                if recorder.recording.end is None:
+                    await recorder.disconnect()
+
+    async def fetch(
+        self, label: str, path: str, headers: Mapping[str, str], *, window_s: float
+    ) -> Exchange:
+        """A request expected to answer at once (an error, a fallback): recorded to its end.
+
+        A server that wrongly opens a stream is watched for ``window_s`` and then disconnected.
+        """
+        async with self.record(label, path, headers, duration_s=window_s) as (recorder, exchange):
+            await recorder.wait_end(window_s)
+        return exchange
+
+    async def send(
+        self,
+        label: str,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        """A non-GET request (POST on a stream path, run creation); transport errors are setup."""
+        try:
+            response = await self.client.request(
+                method, self.url(path), headers=dict(headers), content=body, timeout=10.0
+            )
+        except httpx.HTTPError as exc:
+            raise SetupError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from exc
+        return response
