@@ -1,10 +1,10 @@
-"""``ssegate contracts validate FILE... [--contract NAME@MAJOR]``.
+"""`ssegate contracts validate FILE... [--contract NAME@MAJOR]`.
 
-Validates payloads against one contract and, for ``billing.invoice-send-progress``, against the
+Validates payloads against one contract and, for `billing.invoice-send-progress`, against the
 cross-field rules BIL-11 to BIL-15. A FILE holds one JSON document or NDJSON (one document per
-line); ``-`` reads standard input. Output: one line per finding,
-``FILE:LINE: POINTER: message [rule]`` (rule: the JSON Schema keyword, a requirement ID, or
-``json``/``utf-8`` for input that is not a JSON document), then a summary.
+line); `-` reads standard input. Output: one line per finding,
+`FILE:LINE: POINTER: message [rule]` (rule: the JSON Schema keyword, a requirement ID, or
+`json`/`utf-8` for input that is not a JSON document), then a summary.
 
 Exit codes: 0 every document valid; 1 any finding, including lines that are not JSON and files
 without any document; 2 usage error (unknown contract, bad NAME@MAJOR, unreadable file).
