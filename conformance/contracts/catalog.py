@@ -21,6 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -196,7 +197,8 @@ def _build_catalog(root: Path) -> Catalog:
         for relative in versions.values():
             schema = _read_json(root / relative)
             resources.append((schema["$id"], Resource.from_contents(schema, DRAFT202012)))
-    registry: Registry[Any] = Registry().with_resources(resources)
+    # On top of the JSON Schema meta-schemas, so a $ref to the 2020-12 dialect resolves offline too.
+    registry: Registry[Any] = SPECIFICATIONS.with_resources(resources)
     return Catalog(root=root, files=files, events=dict(raw["events"]), registry=registry)
 
 

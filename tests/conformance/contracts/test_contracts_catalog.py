@@ -124,3 +124,10 @@ def test_a_long_instance_is_shortened_in_messages() -> None:
     assert error.rule == "type"
     assert len(error.message) < 120
     assert error.message.endswith("... is not of type 'object'")
+
+
+def test_the_registry_also_holds_the_2020_12_meta_schema() -> None:
+    # Offline: a schema may $ref the dialect (as a case file's schema could) without a download.
+    registry = catalog.load_catalog().registry
+    resolved = registry.resolver().lookup("https://json-schema.org/draft/2020-12/schema")
+    assert resolved.contents["$id"] == "https://json-schema.org/draft/2020-12/schema"
