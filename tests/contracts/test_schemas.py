@@ -106,3 +106,19 @@ def test_every_event_maps_to_a_contract() -> None:
 
 def test_catalog_is_valid_json_with_only_known_members() -> None:
     assert set(CATALOG_JSON) <= {"$comment", "contracts", "events"}
+
+
+def test_every_contract_the_spec_names_exists() -> None:
+    spec = _resources.spec_dir()
+    named = {
+        (match[0], match[1])
+        for path in sorted(spec.glob("*.md"))
+        for match in re.findall(r"`([a-z][a-z0-9.-]*)@([1-9][0-9]*)`", path.read_text("utf-8"))
+    }
+    assert named, "the spec names contracts as `NAME@MAJOR`"
+    missing = sorted(
+        f"{name}@{major}"
+        for name, major in named
+        if major not in CATALOG_JSON["contracts"].get(name, {})
+    )
+    assert not missing
