@@ -29,6 +29,7 @@ from conformance import _resources
 
 __all__ = [
     "Catalog",
+    "CatalogError",
     "Contract",
     "ContractError",
     "ContractRefError",
@@ -44,6 +45,10 @@ _REF_RE = re.compile(r"^(?P<name>[a-z][a-z0-9.-]*)@(?P<major>[1-9][0-9]*)$")
 
 class UnknownContractError(LookupError):
     """The catalog has no contract of that name and major version."""
+
+
+class CatalogError(RuntimeError):
+    """catalog.json or a contract it names cannot be read or is not shaped as documented."""
 
 
 class ContractRefError(ValueError):
@@ -187,6 +192,14 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _build_catalog(root: Path) -> Catalog:
+    try:
+        return _parse_catalog(root)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # A broken installation, not bad user input: say where, never a bare traceback.
+        raise CatalogError(f"the contract catalog in {root} is unusable: {exc!r}") from exc
+
+
+def _parse_catalog(root: Path) -> Catalog:
     raw = _read_json(root / "catalog.json")
     files = {
         name: {int(major): relative for major, relative in versions.items()}

@@ -83,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
         name, major = catalog.parse_contract_ref(args.contract)
         contract = catalog.get_contract(name, major)
         inputs = [(_display(f), _read(f)) for f in args.files]
-    except (catalog.ContractRefError, catalog.UnknownContractError, UsageError) as exc:
+    except (
+        catalog.ContractRefError,
+        catalog.UnknownContractError,
+        catalog.CatalogError,
+        UsageError,
+    ) as exc:
         message = exc.args[0] if exc.args else str(exc)
         print(f"{_PROG}: error: {message}", file=sys.stderr)
         return EXIT_USAGE

@@ -131,3 +131,25 @@ def test_the_registry_also_holds_the_2020_12_meta_schema() -> None:
     registry = catalog.load_catalog().registry
     resolved = registry.resolver().lookup("https://json-schema.org/draft/2020-12/schema")
     assert resolved.contents["$id"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize(
+    ("catalog_text", "files"),
+    [
+        ("not json", {}),
+        ('{"contracts": {"a": {"1": "a/v1.json"}}, "events": {}}', {}),
+        ('{"contracts": {"a": {"one": "a/v1.json"}}, "events": {}}', {}),
+        ('{"contracts": {"a": {"1": "a/v1.json"}}, "events": {}}', {"a/v1.json": "[]"}),
+        ('{"events": {}}', {}),
+    ],
+    ids=["not-json", "missing-file", "bad-major", "schema-not-object", "no-contracts"],
+)
+def test_a_broken_catalog_is_a_catalog_error(
+    tmp_path: Path, catalog_text: str, files: dict[str, str]
+) -> None:
+    (tmp_path / "catalog.json").write_text(catalog_text)
+    for relative, text in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    with pytest.raises(catalog.CatalogError, match="unusable"):
+        catalog.load_catalog(tmp_path)
