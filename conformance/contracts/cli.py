@@ -13,7 +13,10 @@ import importlib
 import sys
 from typing import Any
 
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("conformance.contracts.validate",)
+_SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "conformance.contracts.validate",
+    "conformance.contracts.diff_command",
+)
 
 EXIT_OK = 0
 EXIT_INVALID = 1
