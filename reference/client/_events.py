@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,12 +92,11 @@ TypedEvent = Snapshot[P] | Heartbeat | Timeout | ServerError
 
 def _validate(model: type[P], parsed: ParsedEvent) -> P:
     try:
-        document = json.loads(parsed.data)
-    except ValueError as exc:  # WF-7: exactly one JSON document
-        raise InvalidEvent(parsed.type, parsed.data, f"data is not JSON ({exc})") from None
-    try:
-        return model.model_validate(document)
+        # Strict JSON mode: a date-time must be a string, a count an integer (not 5 or "5").
+        return model.model_validate_json(parsed.data, strict=True)
     except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):  # WF-7
+            raise InvalidEvent(parsed.type, parsed.data, "data is not JSON") from None
         problems = "; ".join(
             f"{'/'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
             for error in exc.errors()
