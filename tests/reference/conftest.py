@@ -64,8 +64,13 @@ class VirtualClock:
         return timer
 
     async def sleep(self, seconds: float) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self.call_at(self.now + seconds, lambda: future.done() or future.set_result(None))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        self.call_at(self.now + seconds, wake)
         await future
 
     @property
@@ -272,11 +277,30 @@ def parse_events(text: str) -> list[SseEvent]:
     return events
 
 
-def read_stream(response: httpx.Response, until: Callable[[list[SseEvent]], bool]) -> str:
-    """Read a streaming response until ``until(events so far)`` holds or the body ends."""
-    text = ""
-    for chunk in response.iter_text():
-        text += chunk
-        if until(parse_events(text.rsplit("\n\n", 1)[0] + "\n\n")):
-            break
-    return text
+class StreamReader:
+    """Reads a streaming response incrementally; ``events`` holds every complete event so far."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.text = ""
+        self._chunks = response.iter_text()
+
+    @property
+    def events(self) -> list[SseEvent]:
+        complete, _, _ = self.text.rpartition("\n\n")
+        return parse_events(complete)
+
+    def until(self, predicate: Callable[[list[SseEvent]], bool]) -> list[SseEvent]:
+        """Read until ``predicate(events)`` holds; the body ending first fails the test."""
+        while not predicate(self.events):
+            try:
+                self.text += next(self._chunks)
+            except StopIteration:
+                raise AssertionError(f"stream ended first:\n{self.text}") from None
+        return self.events
+
+    def rest(self) -> list[SseEvent]:
+        """Read to the end of the body."""
+        for chunk in self._chunks:
+            self.text += chunk
+        return self.events

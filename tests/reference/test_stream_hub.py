@@ -367,7 +367,7 @@ async def test_end_complete_snapshot_equal_to_last_sent_ends_without_resending(
         to_payload=lambda s: {"value": s.value},
     )
     h = StreamHub(profile, TIMING, clock)
-    sub = await open_(h, Source([Snap(1), Snap(1, complete=True)]))  # type: ignore[arg-type]
+    sub = await open_(h, Source([Snap(1), Snap(1, complete=True)]))
     await clock.advance(0.2)
     assert values(sub.frames_nowait()) == [1]
     assert sub.end_reason is EndReason.COMPLETE
