@@ -33,14 +33,18 @@ class ConnectionFailed(SseClientError):
 
 
 class HttpStatusError(SseClientError):
-    """The server answered with a status other than 200; `title` is the problem body's, if any."""
+    """The server answered with a status other than 200; `title` is the problem body's, if any,
+    and `retry_after_ms` the `Retry-After` header's delay (seconds form only)."""
 
-    def __init__(self, status: int, title: str | None, body: str) -> None:
+    def __init__(
+        self, status: int, title: str | None, body: str, retry_after_ms: int | None = None
+    ) -> None:
         detail = f": {title}" if title else ""
         super().__init__(f"HTTP {status}{detail}")
         self.status = status
         self.title = title
         self.body = body
+        self.retry_after_ms = retry_after_ms
         self.retryable = status >= 500 or status in _RETRYABLE_4XX
 
 

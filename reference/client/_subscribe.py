@@ -12,6 +12,9 @@ events (CLI-3), and decide after each end what to do next:
 | 401/403/404, other 4xx, not text/event-stream     | stop, REJECTED (CLI-8, WHATWG C3/C4)       |
 | network failure, 5xx/408/429, early end, silence  | back off, reconnect (CLI-5, CLI-7, CLI-11) |
 
+The backoff delay is at least the server's `retry` value and, for an HTTP error, its
+`Retry-After` seconds.
+
 After the last reconnection attempt fails, the subscription ends with GAVE_UP.
 
 The attempt counter resets after each successful open (CLI-6); `close()` cancels the request and
@@ -224,7 +227,11 @@ class Subscription(Generic[P]):
                     return Ending(EndReason.ERROR_EVENT, error)
                 if not error.retryable:
                     return Ending(EndReason.REJECTED, error)
-                delay = self._backoff.next_delay_ms(self._retry_ms)
+                floor = self._retry_ms
+                if isinstance(error, HttpStatusError) and error.retry_after_ms is not None:
+                    # Retry-After, like `retry`, says how long the server wants us to stay away.
+                    floor = max(floor or 0, error.retry_after_ms)
+                delay = self._backoff.next_delay_ms(floor)
                 if delay is None:
                     return Ending(EndReason.GAVE_UP, error)
                 await self._sleep(delay / 1000)
@@ -459,7 +466,11 @@ async def _status_error(response: httpx.Response) -> HttpStatusError:
             problem = None
         if isinstance(problem, dict) and isinstance(problem.get("title"), str):
             title = problem["title"]
-    return HttpStatusError(response.status_code, title, text)
+    retry_after = response.headers.get("retry-after", "").strip()
+    retry_after_ms = (
+        int(retry_after) * 1000 if retry_after.isascii() and retry_after.isdigit() else None
+    )
+    return HttpStatusError(response.status_code, title, text, retry_after_ms)
 
 
 def _describe(exc: httpx.HTTPError) -> str:

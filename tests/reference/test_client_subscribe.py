@@ -364,6 +364,14 @@ async def test_server_retry_is_a_floor() -> None:
 
 
 @pytest.mark.asyncio
+async def test_retry_after_is_a_floor() -> None:
+    busy = httpx.Response(503, headers={"retry-after": "3"}, text="busy")
+    script = Script([lambda: busy, lambda: stream(COMPLETE)])
+    run = await run_script(script)
+    assert run.sleeps == [3.0]
+
+
+@pytest.mark.asyncio
 async def test_error_event_ends_without_reconnecting() -> None:
     failed = event("error", {"code": "snapshot_failed", "message": "try later"})
     plain = event("error", "Not Found", raw=True)
