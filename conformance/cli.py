@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute sub-commands, in the order they appear in ``ssegate --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("conformance.contracts.cli",)
+_COMMAND_MODULES: tuple[str, ...] = ("conformance.check_command", "conformance.contracts.cli")
 
 EXIT_USAGE = 2
 

@@ -11,6 +11,7 @@ whole suite takes about ``timeoutMs`` of wall time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -31,6 +32,17 @@ Scenario = Callable[["Session"], Coroutine[Any, Any, T]]
 
 # The profile this harness version knows how to drive (spec/13-billing-profile.md).
 BILLING_EVENT = "billing.invoice-send-progress"
+
+# Lead observations open their stream before any other observation starts: the longest one
+# (the idle stream, about timeoutMs) sets the suite's wall time, so it must not queue behind the
+# setup traffic of the short ones on a loaded server.
+_LEAD: set[Callable[..., Any]] = set()
+
+
+def lead_observation(scenario: Scenario[T]) -> Scenario[T]:
+    """Mark ``scenario`` as a lead: others wait (briefly) until it calls ``lead_opened``."""
+    _LEAD.add(scenario)
+    return scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,7 @@ class Session:
         self.exchanges: dict[str, Exchange] = {}
         self.plain: dict[str, PlainResponse] = {}
         self._observations: dict[Callable[..., Any], asyncio.Task[Any]] = {}
+        self._lead: asyncio.Event | None = None
 
     @property
     def tolerance(self) -> Tolerance:
@@ -150,13 +163,30 @@ class Session:
         """Run ``scenario`` once per session; every caller shares its result (or its error)."""
         task = self._observations.get(scenario)
         if task is None:
-            task = asyncio.create_task(
-                scenario(self), name=getattr(scenario, "__name__", "scenario")
-            )
+            name = getattr(scenario, "__name__", "scenario")
+            if scenario in _LEAD:
+                if self._lead is None:
+                    self._lead = asyncio.Event()
+                task = asyncio.create_task(scenario(self), name=name)
+            else:
+                task = asyncio.create_task(self._after_lead(scenario), name=name)
             self._observations[scenario] = task
         # shield: one check being cancelled must not cancel an observation others await.
         result: T = await asyncio.shield(task)
         return result
+
+    def lead_opened(self) -> None:
+        """Called by a lead observation once its stream is open (or could not be opened)."""
+        if self._lead is not None:
+            self._lead.set()
+
+    async def _after_lead(self, scenario: Scenario[T]) -> T:
+        if self._lead is not None and not self._lead.is_set():
+            # Bounded: a slow lead must not hold the others back for long.
+            wait_s = self.tolerance.latest(self.profile.interval_ms) / 1000.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lead.wait(), timeout=wait_s)
+        return await scenario(self)
 
     async def close(self) -> None:
         """Cancel observations still running (only after the global deadline)."""

@@ -18,7 +18,7 @@ from conformance.checks._billing import RunState, change_key
 from conformance.checks._evidence import data_events, parse_json
 from conformance.control import BillingRun, Workspace
 from conformance.recorder import Recording, StreamRecorder
-from conformance.session import Exchange, PlainResponse, Session
+from conformance.session import Exchange, PlainResponse, Session, lead_observation
 
 __all__ = [
     "AuthObservation",
@@ -101,33 +101,44 @@ def _stream_path(session: Session, run: BillingRun) -> str:
     return session.profile.stream_path(run.billing_run_id)
 
 
-async def _wait_initial(session: Session, recorder: StreamRecorder, label: str) -> None:
-    """Wait for the initial snapshot (SNAP-3 window); its absence is judged, not raised."""
-    await recorder.wait_for(
-        _has_data(1, session.profile.event), _window_s(session, session.profile.interval_ms)
+async def _wait_initial(session: Session, recorder: StreamRecorder, label: str) -> bool:
+    """Wait for the initial snapshot; whether it came.
+
+    Generous (three SNAP-3 windows): snapshot.prompt judges the timing on the idle stream, here
+    the scenario only must not change the run before the stream has shown its starting state.
+    """
+    return await recorder.wait_for(
+        _has_data(1, session.profile.event), _window_s(session, session.profile.interval_ms) * 3
     )
 
 
 # -- the full-length idle stream -------------------------------------------------------------
 
 
+@lead_observation
 async def idle(session: Session) -> RunStream:
     """A sent, incomplete run nobody changes, recorded from request to end (or END-8's limit).
 
     Judged by the transport, wire, snapshot, heartbeat and timeout checks.
     """
-    counts = {"QUEUED": 2, "SENT": 1, "DELIVERED": 3, "DELAYED": 1, "FAILED": 1}
-    workspace, run, state = await _prepare(session, invoice_count=10, sent=True, counts=counts)
-    timeout_ms = session.profile.timeout_ms
-    # END-8: closed by timeoutMs + tolerance; watch a little longer to report how late it was.
-    duration = _window_s(session, timeout_ms) + _s(session.tolerance.of(timeout_ms))
-    headers = session.stream_headers(workspace.token, workspace.workspace_id)
-    async with session.record("idle", _stream_path(session, run), headers, duration_s=duration) as (
-        recorder,
-        exchange,
-    ):
-        await recorder.wait_end(duration)
-    return RunStream(workspace, run, state, exchange)
+    try:
+        counts = {"QUEUED": 2, "SENT": 1, "DELIVERED": 3, "DELAYED": 1, "FAILED": 1}
+        workspace, run, state = await _prepare(session, invoice_count=10, sent=True, counts=counts)
+        timeout_ms = session.profile.timeout_ms
+        # END-8: closed by timeoutMs + tolerance; watch a little longer to report how late.
+        duration = _window_s(session, timeout_ms) + _s(session.tolerance.of(timeout_ms))
+        headers = session.stream_headers(workspace.token, workspace.workspace_id)
+        path = _stream_path(session, run)
+        async with session.record("idle", path, headers, duration_s=duration) as (
+            recorder,
+            exchange,
+        ):
+            await recorder.wait_for(lambda r: r.headers_at is not None, duration)
+            session.lead_opened()
+            await recorder.wait_end(duration)
+        return RunStream(workspace, run, state, exchange)
+    finally:
+        session.lead_opened()
 
 
 # -- change emission ---------------------------------------------------------------------------
@@ -152,7 +163,7 @@ class ChangeObservation:
 _CHANGE_SCRIPT: tuple[dict[str, int], ...] = (
     {"QUEUED": 2, "SENT": 3, "DELIVERED": 3},
     {"QUEUED": 1, "SENT": 2, "DELIVERED": 5, "FAILED": 1},
-    {"SENT": 2, "DELIVERED": 6, "FAILED": 1, "BOUNCED": 1},
+    {"QUEUED": 1, "SENT": 2, "DELIVERED": 5, "FAILED": 1, "BOUNCED": 1},
 )
 
 
@@ -161,17 +172,17 @@ async def changes(session: Session) -> ChangeObservation:
     initial = {"QUEUED": 4, "SENT": 2}
     workspace, run, state = await _prepare(session, invoice_count=10, sent=True, counts=initial)
     interval = session.profile.interval_ms
-    budget = _window_s(session, interval) * (len(_CHANGE_SCRIPT) + 3)
+    budget = _window_s(session, interval) * (len(_CHANGE_SCRIPT) + 6)
     headers = session.stream_headers(workspace.token, workspace.workspace_id)
     steps: list[ChangeStep] = []
     completed_at = None
     async with session.record(
         "changes", _stream_path(session, run), headers, duration_s=budget
     ) as (recorder, exchange):
-        await _wait_initial(session, recorder, "changes")
+        started = await _wait_initial(session, recorder, "changes")
         seen = _data_count(session, exchange.recording)
         for number, counts in enumerate(_CHANGE_SCRIPT, start=1):
-            if recorder.recording.end is not None:
+            if not started or recorder.recording.end is not None:
                 break
             visible_at = await session.control.set_deliveries(run.billing_run_id, counts)
             state = RunState(state.invoice_count, True, counts)
@@ -180,7 +191,7 @@ async def changes(session: Session) -> ChangeObservation:
                 _has_data(seen + 1, session.profile.event), _window_s(session, interval)
             )
             seen = _data_count(session, exchange.recording)
-        if recorder.recording.end is None:
+        if started and recorder.recording.end is None:
             completed_at = await session.control.complete(run.billing_run_id)
             steps.append(ChangeStep("complete", completed_at, state.completed()))
             # END-5: the complete snapshot within one interval, then the end within tolerance.
@@ -199,11 +210,14 @@ async def coalesce(session: Session) -> ChangeObservation:
     headers = session.stream_headers(workspace.token, workspace.workspace_id)
     script = ({"QUEUED": 5, "SENT": 1}, {"QUEUED": 4, "SENT": 2}, {"QUEUED": 3, "SENT": 3})
     steps: list[ChangeStep] = []
-    budget = _window_s(session, interval) * 3
+    budget = _window_s(session, interval) * 6
     async with session.record(
         "coalesce", _stream_path(session, run), headers, duration_s=budget
     ) as (recorder, exchange):
-        await _wait_initial(session, recorder, "coalesce")
+        if not await _wait_initial(session, recorder, "coalesce"):
+            return ChangeObservation(
+                RunStream(workspace, run, RunState(6, True, initial), exchange)
+            )
         for number, counts in enumerate(script, start=1):
             visible_at = await session.control.set_deliveries(run.billing_run_id, counts)
             steps.append(ChangeStep(f"change {number}", visible_at, RunState(6, True, counts)))
@@ -238,13 +252,13 @@ async def touch(session: Session) -> TouchObservation:
     interval = session.profile.interval_ms
     headers = session.stream_headers(workspace.token, workspace.workspace_id)
     touches: list[float] = []
-    budget = _window_s(session, interval) * 2 + _s(interval) * 2
+    budget = _window_s(session, interval) * 5 + _s(interval) * 2
     async with session.record("touch", _stream_path(session, run), headers, duration_s=budget) as (
         recorder,
         exchange,
     ):
-        await _wait_initial(session, recorder, "touch")
-        for _ in range(3):
+        started = await _wait_initial(session, recorder, "touch")
+        for _ in range(3 if started else 0):
             touches.append(await session.control.touch(run.billing_run_id))
             await asyncio.sleep(_s(interval) / 2)
         await asyncio.sleep(_window_s(session, interval))

@@ -34,14 +34,29 @@ def _state(event: Event) -> dict[str, Any] | None:
     return {key: payload.value.get(key) for key in ("progress", "isComplete")}
 
 
-def _first_new_event(
-    seen: ChangeObservation, step: ChangeStep, event_name: str
-) -> Timed[Event] | None:
-    """The first data event received after ``step`` became visible."""
+def _changes_only(seen: ChangeObservation) -> list[ChangeStep]:
+    return [step for step in seen.steps if step.label != "complete"]  # END-5: end.completion
+
+
+def _step_index(seen: ChangeObservation, state: dict[str, Any] | None) -> int | None:
+    """Which change step's state ``state`` is (the last one, if several are equal)."""
+    found = None
+    for index, step in enumerate(_changes_only(seen)):
+        if state is not None and state_matches(state, step.state.payload_state()):
+            found = index
+    return found
+
+
+def _carrier(seen: ChangeObservation, index: int, event_name: str) -> Timed[Event] | None:
+    """The first data event after step ``index`` became visible that carries its state or a
+    later one (CHG-5: an intermediate state may be coalesced away)."""
     exchange = seen.stream.exchange
-    since = exchange.relative(step.visible_at)
+    since = exchange.relative(_changes_only(seen)[index].visible_at)
     for timed in exchange.recording.events(event_name):
-        if timed.at >= since:
+        if timed.at < since:
+            continue
+        carried = _step_index(seen, _state(timed.item))
+        if carried is not None and carried >= index:
             return timed
     return None
 
@@ -49,8 +64,11 @@ def _first_new_event(
 async def _changes(session: Session) -> ChangeObservation:
     seen = await session.observe(changes)
     require_stream(seen.stream.recording, "the change stream")
-    if not seen.stream.recording.events(session.profile.event):
-        raise NotApplicable("the change stream sent no initial snapshot (see snapshot.first-event)")
+    if not seen.stream.recording.events(session.profile.event) or not _changes_only(seen):
+        raise NotApplicable(
+            "the change stream showed no initial snapshot, so no change was made "
+            "(see snapshot.first-event, snapshot.prompt)"
+        )
     return seen
 
 
@@ -59,23 +77,23 @@ async def _changes(session: Session) -> ChangeObservation:
     Level.MUST,
     ("CHG-1", "CHG-4", "TIME-2"),
     "every change is emitted within intervalMs + tolerance of becoming visible",
-    expects="a new data event within intervalMs + tolerance of each control call's response",
+    expects="a data event with the new state (or a later one) within intervalMs + tolerance of "
+    "each control call's response",
 )
 async def emitted_in_time(session: Session) -> Finding:
     seen = await _changes(session)
+    exchange = seen.stream.exchange
     limit = session.tolerance.latest(session.profile.interval_ms)
     latencies: list[float] = []
     problems = []
-    for step in seen.steps:
-        if step.label == "complete":
-            continue  # judged by end.completion
-        timed = _first_new_event(seen, step, session.profile.event)
-        exchange = seen.stream.exchange
+    for index, step in enumerate(_changes_only(seen)):
+        timed = _carrier(seen, index, session.profile.event)
+        visible = exchange.relative(step.visible_at)
         if timed is None:
-            watched = (exchange.recording.end_at or 0.0) - exchange.relative(step.visible_at)
+            watched = (exchange.recording.end_at or visible) - visible
             problems.append(f"{step.label}: none observed within {watched * 1000:.0f} ms")
             continue
-        latency = round((timed.at - exchange.relative(step.visible_at)) * 1000.0, 1)
+        latency = round((timed.at - visible) * 1000.0, 1)
         latencies.append(latency)
         if latency > limit:
             problems.append(f"{step.label}: emitted {latency:.0f} ms after it became visible")
@@ -85,7 +103,7 @@ async def emitted_in_time(session: Session) -> Finding:
         f"each change within {limit:.0f} ms",
         "; ".join(problems) or f"latencies {', '.join(f'{x:.0f}' for x in latencies)} ms",
         observed={"latencies": stats.as_dict(), "limitMs": limit},
-        transcripts=(seen.stream.exchange.label,),
+        transcripts=(exchange.label,),
     )
 
 
@@ -94,30 +112,37 @@ async def emitted_in_time(session: Session) -> Finding:
     Level.MUST,
     ("BIL-9", "BIL-10", "BIL-12", "CTL-8"),
     "every emitted change carries exactly the progress derived from the deliveries set",
-    expects="progress and isComplete equal to the derivation from the control calls",
+    expects="each data event after the initial snapshot equals, in progress and isComplete, a "
+    "state the harness had made visible before it arrived",
 )
 async def derived_progress(session: Session) -> Finding:
     seen = await _changes(session)
+    exchange = seen.stream.exchange
+    steps = _changes_only(seen)
     problems = []
     judged = 0
-    for step in seen.steps:
-        if step.label == "complete":
-            continue
-        timed = _first_new_event(seen, step, session.profile.event)
-        if timed is None:
-            continue  # change.emitted-in-time reports the missing event
+    complete_from = exchange.relative(seen.completed_at) if seen.completed_at else None
+    for timed in exchange.recording.events(session.profile.event)[1:]:
+        if complete_from is not None and timed.at >= complete_from:
+            break  # the complete snapshot: end.completion
+        visible = [s for s in steps if exchange.relative(s.visible_at) <= timed.at]
+        if not visible:
+            continue  # before any change: change.no-repeat judges it
         judged += 1
-        expected = step.state.payload_state()
-        actual = _state(timed.item)
-        if actual != expected:
-            problems.append(f"{step.label}: expected {compact(expected)}, got {compact(actual)}")
+        state = _state(timed.item)
+        if not any(state_matches(state or {}, s.state.payload_state()) for s in visible):
+            expected = visible[-1].state.payload_state()
+            problems.append(
+                f"@{(timed.at - exchange.relative(steps[0].visible_at)) * 1000:.0f} ms after the "
+                f"first change: expected {compact(expected)}, got {compact(state)}"
+            )
     if not judged:
         raise NotApplicable("no change was emitted (see change.emitted-in-time)")
     return Finding(
         not problems,
         "exact derived progress",
-        "; ".join(problems) or f"{judged} change(s) with exact progress",
-        transcripts=(seen.stream.exchange.label,),
+        "; ".join(problems[:3]) or f"{judged} change event(s) with exact progress",
+        transcripts=(exchange.label,),
     )
 
 
@@ -180,7 +205,9 @@ async def non_key_silent(session: Session) -> Finding:
     if not data:
         raise NotApplicable("the touch stream sent no initial snapshot (see snapshot.first-event)")
     exchange = seen.stream.exchange
-    watched = (seen.watched_until - seen.touches[0]) * 1000.0 if seen.touches else 0.0
+    if not seen.touches:
+        raise NotApplicable("no initial snapshot came, so nothing was touched")
+    watched = (seen.watched_until - seen.touches[0]) * 1000.0
     extra = list(data[1:])
     if not extra:
         return Finding(
@@ -218,6 +245,8 @@ async def coalescing(session: Session) -> Finding:
         raise NotApplicable(
             "the coalescing stream sent no initial snapshot (see snapshot.first-event)"
         )
+    if not seen.steps:
+        raise NotApplicable("no initial snapshot came, so nothing was changed")
     states = [step.state.payload_state() for step in seen.steps]
     exchange = seen.stream.exchange
     first_visible = exchange.relative(seen.steps[0].visible_at)
