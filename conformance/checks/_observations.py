@@ -43,6 +43,7 @@ __all__ = [
     "missing_runs",
     "snapshot_failure",
     "touch",
+    "unsent",
 ]
 
 # Extra watching time after a window closes, so a late event is reported with its lateness
@@ -282,6 +283,18 @@ async def complete_at_start(session: Session) -> RunStream:
         "complete-at-start", _stream_path(session, run), headers, duration_s=duration
     ) as (recorder, exchange):
         await recorder.wait_end(duration)
+    return RunStream(workspace, run, state, exchange)
+
+
+async def unsent(session: Session) -> RunStream:
+    """BIL-16: a run that has not been sent, watched until its initial snapshot."""
+    workspace, run, state = await _prepare(session, invoice_count=2, sent=False, counts=None)
+    window = _window_s(session, session.profile.interval_ms)
+    headers = session.stream_headers(workspace.token, workspace.workspace_id)
+    async with session.record(
+        "unsent", _stream_path(session, run), headers, duration_s=window * 3
+    ) as (recorder, exchange):
+        await _wait_initial(session, recorder, "unsent")
     return RunStream(workspace, run, state, exchange)
 
 

@@ -13,6 +13,7 @@ from conformance.checks._observations import (
     idle,
     reconnect,
     touch,
+    unsent,
 )
 from conformance.checks._registry import check
 from conformance.contracts.catalog import UnknownContractError, get_contract
@@ -31,6 +32,7 @@ async def _streams(session: Session) -> list[tuple[RunStream, Recording, str]]:
         (await session.observe(coalesce)).stream,
         (await session.observe(touch)).stream,
         await session.observe(complete_at_start),
+        await session.observe(unsent),
         (await session.observe(fallback)).stream,
     ]
     cross = await session.observe(cross_workspace)

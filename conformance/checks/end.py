@@ -168,7 +168,12 @@ async def nothing_after_timeout(session: Session) -> Finding:
     extra_bytes = None
     offset = located[index].end_offset
     if offset is not None:
-        extra_bytes = stream.recording.body_bytes - offset
+        body = stream.recording.body()
+        # The event is dispatched at the CR of a CRLF empty line; its LF is still the terminator
+        # (P3), not a byte after the event.
+        if body[offset - 1 : offset + 1] == b"\r\n":
+            offset += 1
+        extra_bytes = len(body) - offset
     problems = []
     if after:
         problems.append(f"{len(after)} item(s) after it, first {type(after[0].item).__name__}")

@@ -23,10 +23,19 @@ from conformance.checks._observations import (
 )
 from conformance.checks._registry import check
 from conformance.contracts.catalog import get_contract
-from conformance.model import Finding, Level, NotApplicable
+from conformance.model import Finding, Level, NotApplicable, ObservationUnusable
 from conformance.session import Exchange, PlainResponse, Session
 
 # -- authentication --------------------------------------------------------------------------
+
+
+def answered(exchange: Exchange) -> Exchange:
+    """``exchange`` if it got response headers; otherwise nothing can be judged (ERROR)."""
+    recording = exchange.recording
+    if recording.status is None:
+        detail = recording.end_detail or (recording.end.value if recording.end else "no answer")
+        raise ObservationUnusable(f"{exchange.label}: no response headers ({detail})")
+    return exchange
 
 
 def _scheme(challenge: str | None) -> str:
@@ -35,9 +44,7 @@ def _scheme(challenge: str | None) -> str:
 
 def _refused(exchange: Exchange, status: int, *, bearer: bool) -> str | None:
     """Why ``exchange`` is not the refusal ERR-3 to ERR-8 ask for (None when it is)."""
-    recording = exchange.recording
-    if recording.status is None:
-        return f"{exchange.label}: no answer ({recording.end_detail or 'no headers'})"
+    recording = answered(exchange).recording
     problems = []
     if recording.status != status:
         problems.append(f"status {recording.status}")
@@ -251,7 +258,7 @@ def _error_variant(exchange: Exchange, event_name: str) -> str | None:
 )
 async def missing_run_404(session: Session) -> Finding:
     seen = await session.observe(missing_runs)
-    exchange = seen.exchanges["missing/missing-stream"]
+    exchange = answered(seen.exchanges["missing/missing-stream"])
     return Finding(
         exchange.recording.status == 404,
         "404",
@@ -269,7 +276,7 @@ async def missing_run_404(session: Session) -> Finding:
 )
 async def missing_run_no_data(session: Session) -> Finding:
     seen = await session.observe(missing_runs)
-    exchange = seen.exchanges["missing/missing-stream"]
+    exchange = answered(seen.exchanges["missing/missing-stream"])
     recording = exchange.recording
     if recording.status == 404:
         return Finding(True, "404 or 200 + error", "404", transcripts=(exchange.label,))
@@ -288,7 +295,7 @@ async def missing_run_no_data(session: Session) -> Finding:
 
 def shape(exchange: Exchange, resource_id: str) -> dict[str, object]:
     """What ISO-3 compares: status, header names (without Date), content type, body shape."""
-    recording = exchange.recording
+    recording = answered(exchange).recording
     names = sorted({name for name, _ in recording.headers if name != "date"})
     body: object
     if is_event_stream(recording):

@@ -11,7 +11,7 @@ from conformance.checks._evidence import (
     require_stream,
     watched_ms,
 )
-from conformance.checks._observations import RunStream, complete_at_start, idle, reconnect
+from conformance.checks._observations import RunStream, complete_at_start, idle, reconnect, unsent
 from conformance.checks._registry import check
 from conformance.model import Finding, Level, NotApplicable
 from conformance.session import Session
@@ -192,5 +192,30 @@ async def complete_first(session: Session) -> Finding:
         "complete snapshot, clean end, nothing else",
         "; ".join(problems) or "complete snapshot, clean end",
         observed={"events": names, "end": recording.end.value if recording.end else None},
+        transcripts=(stream.exchange.label,),
+    )
+
+
+@check(
+    "snapshot.unsent-run",
+    Level.MUST,
+    ("BIL-16",),
+    "a run not yet sent has progress null and is incomplete while it has invoices",
+    expects='initial snapshot with "progress": null and "isComplete": false',
+)
+async def unsent_run(session: Session) -> Finding:
+    stream = await session.observe(unsent)
+    require_stream(stream.recording, "the stream of an unsent run")
+    data = stream.recording.events(session.profile.event)
+    if not data:
+        raise NotApplicable("no initial snapshot observed (see snapshot.first-event)")
+    payload = parse_json(data[0].item.data)
+    expected = stream.state.payload_state()
+    actual = _state(payload.value) if payload.ok else {"(data)": data[0].item.data[:120]}
+    actual = {key: actual.get(key) for key in expected} if payload.ok else actual
+    return Finding(
+        actual == expected,
+        compact(expected),
+        compact(actual),
         transcripts=(stream.exchange.label,),
     )
