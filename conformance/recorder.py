@@ -14,7 +14,9 @@ The recorder never hangs and never grows without bound:
   5 s read timeout would cut a legitimately long silence; the deadline is the only authority.
 - the body is read up to ``max_body_bytes``; raw chunks are kept up to ``max_recorded_bytes``;
   at most ``max_items`` items are kept; the decoder bounds one line and one block
-  (:attr:`EndKind.LIMIT_EXCEEDED`).
+  (:attr:`EndKind.LIMIT_EXCEEDED`). The defaults are far above what a snapshot stream sends (a
+  payload is a few hundred bytes) and small enough that the harness's ~100 concurrent recordings
+  of a hostile server stay within a few hundred MB (tests/conformance/test_hostile.py).
 """
 
 from __future__ import annotations
@@ -154,9 +156,9 @@ class StreamRecorder:
         *,
         deadline: float,
         max_body_bytes: int = 64 << 20,
-        max_recorded_bytes: int = 1 << 20,
-        max_line_bytes: int = 1 << 20,
-        max_event_bytes: int = 4 << 20,
+        max_recorded_bytes: int = 256 << 10,
+        max_line_bytes: int = 256 << 10,
+        max_event_bytes: int = 1 << 20,
         max_items: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -201,6 +201,10 @@ class Decoder:
         except WireLimitExceeded as exc:
             failure = WireLimitExceeded(exc.limit_name, exc.limit, items=tuple(out))
             self._failed = failure
+            # A failed decoder is never used again: give its (possibly huge) buffers back now.
+            self._partial.clear()
+            self._partial_len = 0
+            self._reset_block()
             raise failure from None
         return out
 

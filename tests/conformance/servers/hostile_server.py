@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import signal
@@ -301,16 +300,16 @@ async def serve(args: argparse.Namespace) -> None:
     hostile = HostileServer(
         args.mode, args.control_secret, args.interval_ms, args.heartbeat_ms, args.timeout_ms
     )
-    connections: set[asyncio.Task[None]] = set()
+    connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        connections.add(task)
+        connections[task] = writer
         try:
             await hostile.handle(reader, writer)
         finally:
-            connections.discard(task)
+            connections.pop(task, None)
 
     server = await asyncio.start_server(accept, args.host, args.port, limit=_MAX_HEAD)
     stop = asyncio.Event()
@@ -320,10 +319,11 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"hostile server ({args.mode}) on http://{args.host}:{args.port}", flush=True)
     await stop.wait()
     server.close()
-    for task in list(connections):
+    # Drop every connection at once: an attack in full flight must not delay the exit.
+    for task, writer in list(connections.items()):
+        writer.transport.abort()
         task.cancel()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(server.wait_closed(), 2)
+    await asyncio.gather(*connections, return_exceptions=True)
 
 
 def main() -> None:
