@@ -16,6 +16,7 @@ from collections.abc import Sequence
 _COMMAND_MODULES: tuple[str, ...] = (
     "reference.serve_command",
     "reference.token_command",
+    "reference.client.watch",
 )
 
 EXIT_USAGE = 2
