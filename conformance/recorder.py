@@ -146,6 +146,8 @@ class StreamRecorder:
 
     ``deadline`` is an absolute reading of ``clock``; by then the recording has ended. On leaving
     the ``async with`` block the response is closed (as :meth:`disconnect`) if still open.
+    ``method`` and ``content`` send another request (e.g. a POST on a stream path, TR-4) with the
+    same bounds: use this rather than ``client.request``, which reads a whole body into memory.
     """
 
     def __init__(
@@ -161,8 +163,12 @@ class StreamRecorder:
         max_event_bytes: int = 1 << 20,
         max_items: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> None:
         self._client = client
+        self._method = method
+        self._content = content
         self._headers = dict(headers)
         self._deadline = deadline
         self._max_body = max_body_bytes
@@ -313,7 +319,11 @@ class StreamRecorder:
     async def _exchange(self) -> None:
         recording = self.recording
         request = self._client.build_request(
-            "GET", recording.url, headers=self._headers, timeout=httpx.Timeout(None)
+            self._method,
+            recording.url,
+            headers=self._headers,
+            content=self._content,
+            timeout=httpx.Timeout(None),
         )
         recording.request_headers = dict(request.headers.items())
         response = await self._client.send(request, stream=True)

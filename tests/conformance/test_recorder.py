@@ -433,6 +433,37 @@ async def test_item_bound_ends_an_event_flood(
 
 
 @pytest.mark.asyncio
+async def test_other_methods_are_recorded_with_the_same_bounds(
+    server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(7)
+        writer.write(SSE_HEADERS)
+        while True:
+            writer.write(chunk(b"data: 0123456789\n\n" * 100))
+            await writer.drain()
+
+    server.script = script
+    url = await server.start()
+    clock = VirtualClock()
+    rec = StreamRecorder(
+        client,
+        url,
+        {"Content-Type": "application/json"},
+        deadline=clock.now + PATIENCE,
+        clock=clock,
+        method="POST",
+        content=b'{"a":1}',
+        max_body_bytes=10_000,
+    )
+    async with rec:
+        assert await rec.wait_end(PATIENCE)
+    assert server.requests[0].startswith(b"POST /stream HTTP/1.1")
+    assert rec.recording.request_headers["content-length"] == "7"
+    assert rec.recording.end is EndKind.LIMIT_EXCEEDED
+
+
+@pytest.mark.asyncio
 async def test_unreachable_server_is_not_started(client: httpx.AsyncClient) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
