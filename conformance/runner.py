@@ -38,7 +38,7 @@ from conformance.model import (
 )
 from conformance.session import BILLING_EVENT, Exchange, PlainResponse, Profile, Session, Settings
 
-__all__ = ["ConfigurationError", "RunOutcome", "parse_profile", "run_checks"]
+__all__ = ["ConfigurationError", "RunOutcome", "judge_check", "parse_profile", "run_checks"]
 
 # The protocol majors this harness version can judge (VER-3).
 KNOWN_PROTOCOL_MAJORS = frozenset({1})
@@ -206,7 +206,7 @@ async def _run_all(
                 reason=f"the server does not declare the optional feature {check.feature!r}",
             )
             continue
-        task = asyncio.create_task(_run_one(session, check, semaphore, clock), name=check.id)
+        task = asyncio.create_task(_limited(session, check, semaphore, clock), name=check.id)
         tasks[task] = check
     if tasks:
         done, pending = await asyncio.wait(tasks, timeout=max(0.0, session.remaining()))
@@ -226,33 +226,41 @@ async def _run_all(
     return [results[check.id] for check in checks]
 
 
-async def _run_one(
+async def _limited(
     session: Session, check: Check, semaphore: asyncio.Semaphore, clock: Callable[[], float]
 ) -> CheckResult:
     async with semaphore:
-        start = clock()
+        return await judge_check(session, check, clock=clock)
 
-        def result(verdict: Verdict, reason: str = "") -> CheckResult:
-            return CheckResult(check, verdict, reason=reason, duration_s=clock() - start)
 
-        try:
-            finding = await check.judge(session)
-        except NotApplicable as exc:
-            return result(Verdict.NOT_APPLICABLE, str(exc))
-        except (SetupError, ObservationUnusable) as exc:
-            return result(Verdict.ERROR, str(exc))
-        except RemoteProtocolError as exc:
-            return result(Verdict.FAIL, f"the server broke the wire protocol: {exc}")
-        except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-            return result(Verdict.HARNESS_ERROR, f"{type(exc).__name__}: {exc}{where}")
-        return CheckResult(
-            check,
-            check.verdict_for(finding),
-            expected=finding.expected,
-            actual=finding.actual,
-            observed=dict(finding.observed),
-            transcripts=finding.transcripts,
-            duration_s=clock() - start,
-        )
+async def judge_check(
+    session: Session, check: Check, *, clock: Callable[[], float] = time.monotonic
+) -> CheckResult:
+    """Run one check's judge and turn its finding, or the type of its error, into a verdict."""
+    start = clock()
+
+    def result(verdict: Verdict, reason: str = "") -> CheckResult:
+        return CheckResult(check, verdict, reason=reason, duration_s=clock() - start)
+
+    try:
+        finding = await check.judge(session)
+    except NotApplicable as exc:
+        return result(Verdict.NOT_APPLICABLE, str(exc))
+    except (SetupError, ObservationUnusable) as exc:
+        return result(Verdict.ERROR, str(exc))
+    except RemoteProtocolError as exc:
+        return result(Verdict.FAIL, f"the server broke the wire protocol: {exc}")
+    except Exception as exc:
+        # Anything else is the harness's own bug, reported as such and never blamed on the server.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        return result(Verdict.HARNESS_ERROR, f"{type(exc).__name__}: {exc}{where}")
+    return CheckResult(
+        check,
+        check.verdict_for(finding),
+        expected=finding.expected,
+        actual=finding.actual,
+        observed=dict(finding.observed),
+        transcripts=finding.transcripts,
+        duration_s=clock() - start,
+    )
