@@ -239,9 +239,10 @@ def start_server(
     raise RuntimeError(f"server did not become ready:\n{server.log()}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One server per test module (starting one costs about a second)."""
+    """One server for the session (starting one costs a second or more); every test makes its own
+    workspace, so tests cannot see each other's data."""
     running = start_server(tmp_path_factory.mktemp("server"))
     yield running
     running.stop()
