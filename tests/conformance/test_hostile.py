@@ -79,32 +79,42 @@ def _free_port() -> int:
         return port
 
 
-def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
+def _ready(base: str, server: subprocess.Popen[bytes]) -> bool:
+    """Wait until describe answers; False if the server exited (e.g. its port was taken)."""
+    # Generous for a loaded machine; a server that never gets ready fails the test, no hang.
+    give_up = time.monotonic() + 60.0
+    while time.monotonic() < give_up:
         if server.poll() is not None:
-            raise RuntimeError(f"hostile server exited with {server.returncode}")
+            return False
         try:
             answer = httpx.get(
                 f"{base}/__ssegate/describe", headers={"X-Ssegate-Control-Secret": SECRET}
             )
             if answer.status_code == 200:
-                return
+                return True
         except httpx.TransportError:
             pass
         time.sleep(0.05)
     raise RuntimeError("hostile server never became ready")
 
 
+def _start_server(mode: str) -> tuple[subprocess.Popen[bytes], str]:
+    for _ in range(3):  # another process may take the free port before the server binds it
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, str(SERVER), "--port", str(port), "--mode", mode, *SERVER_ARGS],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if _ready(base, server):
+            return server, base
+    raise RuntimeError(f"hostile server ({mode}) did not start")
+
+
 def _attack(mode: str, workdir: Path) -> Outcome:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), "--port", str(port), "--mode", mode, *SERVER_ARGS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = _start_server(mode)
     try:
-        _wait_ready(base, server)
         measured = workdir / f"{mode}.measure.json"
         report = workdir / f"{mode}.report.json"
         harness = [sys.executable, "-m", "conformance", "check", base]
