@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # ``family.name-with-dashes``: the family is the clause family's module (heartbeat, wire, ...).
-CHECK_ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+CHECK_ID_PATTERN = re.compile(r"^[a-z]+\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _REQUIREMENT_ID = re.compile(r"^[A-Z]+-[0-9]+$")
 
 

@@ -122,12 +122,12 @@ async def derived_progress(session: Session) -> Finding:
     steps = _changes_only(seen)
     problems = []
     judged = 0
-    complete_from = exchange.relative(seen.completed_at) if seen.completed_at else None
+    completed = [s.state.payload_state() for s in seen.steps if s.label == "complete"]
     for timed in exchange.recording.events(session.profile.event)[1:]:
-        if complete_from is not None and timed.at >= complete_from:
-            break  # the complete snapshot: end.completion
-        judged += 1
         state = _state(timed.item)
+        if any(state_matches(state or {}, done) for done in completed):
+            continue  # the complete snapshot: end.completion judges it
+        judged += 1
         if not any(state_matches(state or {}, s.state.payload_state()) for s in steps):
             # The state the harness had made visible last before the event arrived.
             before = [s for s in steps if exchange.relative(s.visible_at) <= timed.at]

@@ -230,13 +230,14 @@ async def completion(session: Session) -> Finding:
     recording = seen.stream.recording
     require_stream(recording, "the change stream")
     label = (seen.stream.exchange.label,)
-    if seen.completed_at is None:
+    completes = [step for step in seen.steps if step.label == "complete"]
+    if seen.completed_at is None or not completes:
         raise NotApplicable(
             "the change stream ended before the run was completed (see end.planned-end)"
         )
     exchange = seen.stream.exchange
     completed_rel = exchange.relative(seen.completed_at)
-    expected_state = seen.steps[-1].state.payload_state()
+    expected_state = completes[-1].state.payload_state()
     limit = session.tolerance.latest(session.profile.interval_ms)
     after = [t for t in recording.events() if t.at >= completed_rel]
     complete = [
