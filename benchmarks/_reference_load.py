@@ -125,9 +125,9 @@ class StreamProtocol(asyncio.Protocol):
     _head: bytes = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         now = asyncio.get_running_loop().time()
