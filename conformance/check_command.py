@@ -22,11 +22,14 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
+from conformance.baseline import Baseline, BaselineError, apply_baseline, load_baseline
 from conformance.checks import all_checks
 from conformance.errors import SetupError
+from conformance.load import LoadSettings, load_checks
 from conformance.model import Check, CheckResult, Verdict
 from conformance.report.console import render
 from conformance.report.json_report import build_report
+from conformance.report_command import write_rendering
 from conformance.runner import ConfigurationError, RunOutcome, run_checks
 from conformance.server_process import ServerProcess
 from conformance.session import Settings
@@ -138,6 +141,32 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write the JSON report (ssegate.report@1) [SSEGATE_REPORT_JSON]",
     )
+    for fmt, what in (
+        ("junit", "one merged JUnit XML file"),
+        ("markdown", "Markdown, e.g. $GITHUB_STEP_SUMMARY"),
+        ("html", "one self-contained HTML file with transcripts and timelines"),
+    ):
+        check.add_argument(f"--{fmt}", metavar="FILE", help=f"write {what} [SSEGATE_{fmt.upper()}]")
+    check.add_argument(
+        "--expected-failures",
+        metavar="FILE",
+        help="baseline of known failures, `CHECK-ID: reason` per line (or a JSON object): they "
+        "do not fail the run; one that passes now is a stale entry (exit 1) "
+        "[SSEGATE_EXPECTED_FAILURES]",
+    )
+    check.add_argument(
+        "--load",
+        type=int,
+        metavar="N",
+        help="also hold N concurrent streams and judge them (load.* checks) [SSEGATE_LOAD]",
+    )
+    check.add_argument(
+        "--load-duration",
+        type=float,
+        metavar="S",
+        help="--load: seconds to hold each stream (default: its whole life) "
+        "[SSEGATE_LOAD_DURATION]",
+    )
     check.add_argument(
         "--jobs", type=int, help="checks run at once, 0 = all (default) [SSEGATE_JOBS]"
     )
@@ -246,6 +275,14 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "tolerance_ms": _number(args.tolerance_ms, "SSEGATE_TOLERANCE_MS", float, "number of ms"),
         "tolerance_ratio": _number(args.tolerance_ratio, "SSEGATE_TOLERANCE_RATIO", float, "ratio"),
         "report_json": args.report_json or _env("SSEGATE_REPORT_JSON"),
+        "junit": args.junit or _env("SSEGATE_JUNIT"),
+        "markdown": args.markdown or _env("SSEGATE_MARKDOWN"),
+        "html": args.html or _env("SSEGATE_HTML"),
+        "expected_failures": args.expected_failures or _env("SSEGATE_EXPECTED_FAILURES"),
+        "load": _number(args.load, "SSEGATE_LOAD", int, "count"),
+        "load_duration": _number(
+            args.load_duration, "SSEGATE_LOAD_DURATION", float, "number of seconds"
+        ),
         "jobs": _number(args.jobs, "SSEGATE_JOBS", int, "count"),
         "deadline_s": _number(args.deadline_s, "SSEGATE_DEADLINE_S", float, "number of seconds"),
         "interval_ms": _number(args.interval_ms, "SSEGATE_INTERVAL_MS", int, "number of ms"),
@@ -256,10 +293,20 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("give either BASE_URL or --reference/--serve, not both")
     if not (options["reference"] or options["serve"] or options["base_url"]):
         raise UsageError("give BASE_URL (or SSEGATE_BASE_URL), --reference or --serve CMD")
+    if options["base_url"]:
+        _url(options["base_url"], "BASE_URL")
+    if options["control_url"]:
+        _url(options["control_url"], "--control-url")
     if options["base_url"] and not options["control_secret"]:
         raise UsageError("--control-secret (or SSEGATE_CONTROL_SECRET) is required with BASE_URL")
     if options["jobs"] is not None and options["jobs"] < 0:
         raise UsageError("--jobs must be 0 (all at once) or more")
+    if options["load"] is not None and options["load"] < 1:
+        raise UsageError("--load must be at least 1 stream")
+    if options["load_duration"] is not None and options["load_duration"] <= 0:
+        raise UsageError("--load-duration must be positive")
+    if options["load_duration"] is not None and options["load"] is None:
+        raise UsageError("--load-duration needs --load N")
     if options["deadline_s"] is not None and options["deadline_s"] <= 0:
         raise UsageError("--deadline-s must be positive")
     for key in ("interval_ms", "heartbeat_ms", "timeout_ms"):
@@ -314,12 +361,22 @@ def run_check_command(args: argparse.Namespace) -> int:
     err = _Stderr()
     try:
         options = _options(args)
-        chosen, excluded = select_checks(all_checks(), options["select"], options["exclude"])
+        universe = all_checks()
+        if options["load"] is not None:
+            universe += load_checks(LoadSettings(options["load"], options["load_duration"]))
+            # A load run judges the load checks alone unless --select adds others: the regular
+            # suite's timing windows are not meant for a server (and harness) under load.
+            options["select"] = options["select"] or ["load.*"]
+        chosen, excluded = select_checks(universe, options["select"], options["exclude"])
         _tolerance(options)
         report_path = Path(options["report_json"]) if options["report_json"] else None
         if report_path is not None and not report_path.parent.is_dir():
             raise UsageError(f"--report-json: folder {str(report_path.parent)!r} does not exist")
-    except UsageError as exc:
+        renderings = _renderings(options)
+        baseline = None
+        if options["expected_failures"]:
+            baseline = load_baseline(Path(options["expected_failures"]), [c.id for c in universe])
+    except (UsageError, BaselineError) as exc:
         err.print(f"ssegate check: error: {exc}")
         return EXIT_USAGE
     server: ServerProcess | None = None
@@ -363,12 +420,35 @@ def run_check_command(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
-    return _finish(outcome, report_path, verbose=args.verbose)
+    return _finish(
+        outcome, report_path, verbose=args.verbose, baseline=baseline, renderings=renderings
+    )
 
 
-def _finish(outcome: RunOutcome, report_path: Path | None, *, verbose: bool) -> int:
+def _renderings(options: dict[str, Any]) -> dict[str, Path]:
+    """--junit/--markdown/--html: format -> path, each in an existing folder."""
+    out = {}
+    for fmt in ("junit", "markdown", "html"):
+        if options[fmt]:
+            path = Path(options[fmt])
+            if not path.parent.is_dir():
+                raise UsageError(f"--{fmt}: folder {str(path.parent)!r} does not exist")
+            out[fmt] = path
+    return out
+
+
+def _finish(
+    outcome: RunOutcome,
+    report_path: Path | None,
+    *,
+    verbose: bool,
+    baseline: Baseline | None = None,
+    renderings: dict[str, Path] | None = None,
+) -> int:
     try:
         document = build_report(outcome)
+        if baseline is not None:
+            apply_baseline(document, baseline)
     except Exception as exc:
         Console(stderr=True).print(
             f"ssegate check: harness fault while building the report: {exc!r}"
@@ -387,7 +467,21 @@ def _finish(outcome: RunOutcome, report_path: Path | None, *, verbose: bool) -> 
         except OSError as exc:
             Console(stderr=True).print(f"ssegate check: cannot write {report_path}: {exc}")
             return EXIT_USAGE
-    return outcome.exit_code
+    for fmt, path in (renderings or {}).items():
+        try:
+            write_rendering(fmt, document, path)
+        except OSError as exc:
+            print(f"ssegate check: cannot write {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    stale = (document["summary"].get("baseline") or {}).get("stale")
+    if stale:
+        print(
+            f"ssegate check: stale baseline: {', '.join(stale)} now pass(es); remove them from "
+            f"{baseline.source if baseline else 'the expected-failures file'}",
+            file=sys.stderr,
+        )
+    code: int = document["summary"]["exitCode"]
+    return code
 
 
 def run_list_command(args: argparse.Namespace) -> int:
