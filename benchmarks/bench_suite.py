@@ -11,7 +11,9 @@ and stops it) and prints:
   to the last verdict), divided by timeoutMs -- the figure the target is about;
 - process: the whole command's wall time, including Python start-up and the reference server's
   start and stop, divided by timeoutMs -- what a CI job waits for;
-- the verdict counts and the exit code (a benchmark of a red run would be meaningless).
+- the verdict counts and the exit code (a benchmark of a red run would be meaningless), and the
+  three longest checks with their own duration / timeoutMs (the suite cannot beat its longest
+  check: end.no-overrun, for one, must watch until timeoutMs + tolerance).
 
 Run: ``.venv/bin/python benchmarks/bench_suite.py [--timeouts 3000 10000] [--repeat 1]``.
 intervalMs and heartbeatMs stay at the reference defaults of ``ssegate check`` unless given.
@@ -50,10 +52,21 @@ def run_once(
         report = json.loads(report_path.read_text())
     verdicts = report["summary"]["verdicts"]
     counts = ", ".join(f"{count} {name}" for name, count in verdicts.items() if count)
-    print(f"    exit {done.returncode}; {counts}")
+    slowest = sorted(report["checks"], key=lambda check: check["durationMs"] or 0, reverse=True)
+    longest = ", ".join(
+        f"{check['id']} {check['durationMs'] / timeout_ms:.2f}" for check in slowest[:3]
+    )
+    suite = report["wallTimeMs"] / timeout_ms
+    process = process_s * 1000 / timeout_ms
+    print(f"    suite {suite:.3f}, process {process:.3f} x timeoutMs; exit {done.returncode}")
+    print(f"      verdicts: {counts}")
+    print(f"      longest checks (x timeoutMs): {longest}")
+    for check in report["checks"]:
+        if check["verdict"] in {"FAIL", "ERROR", "HARNESS-ERROR", "WARN"}:
+            print(f"      {check['verdict']} {check['id']}: {check['reason'][:160]}")
     return {
-        "suite": report["wallTimeMs"] / timeout_ms,
-        "process": process_s * 1000 / timeout_ms,
+        "suite": suite,
+        "process": process,
         "exit": float(done.returncode),
     }
 
