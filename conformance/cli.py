@@ -14,7 +14,11 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute sub-commands, in the order they appear in ``ssegate --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("conformance.check_command", "conformance.contracts.cli")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "conformance.check_command",
+    "conformance.contracts.cli",
+    "conformance.report_command",
+)
 
 EXIT_USAGE = 2
 

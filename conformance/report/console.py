@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from conformance.report.evidence import run_label
+
 __all__ = ["render"]
 
 _STYLES = {
@@ -73,6 +75,8 @@ def _check_line(console: Console, check: Mapping[str, Any], width: int) -> None:
     line.append(f"{check['id']:<{width}}  ")
     line.append(check["title"])
     line.append(f"  [{', '.join(check['requirements'])}]", style="dim")
+    if check.get("baseline"):
+        line.append(f"  (baseline: {check['baseline']['status']})", style="bold")
     console.print(line, overflow="ellipsis", no_wrap=True)
 
 
@@ -167,10 +171,16 @@ def render(report: Mapping[str, Any], console: Console, *, verbose: bool = False
         else ""
     )
     console.print()
+    baseline = summary.get("baseline")
+    if baseline:
+        partial += (
+            f"; baseline: {len(baseline['expectedFailures'])} expected failure(s), "
+            f"{len(baseline['stale'])} stale"
+        )
     console.print(
         Text(
             f"{summary['total']} checks: {counts or 'none'} in {timing}{partial} -> exit {code} "
-            f"({_EXIT_MEANING.get(code, '?')})",
+            f"({run_label(report) if code == 0 else _EXIT_MEANING.get(code, '?')})",
             style="bold green" if code == 0 else "bold red",
         )
     )
