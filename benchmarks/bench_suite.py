@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,9 @@ def main() -> None:
         verdict = "met" if suite <= TARGET else "MISSED"
         print(f"{timeout_ms:>10} {suite:>14.3f} {process:>16.3f} {verdict:>7}  {green}")
     print(f"(median of {args.repeat} run(s) each; target suite/timeout <= {TARGET})")
+    # Figures from a busy machine are not comparable: say how busy it was.
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"load average at the end: {load} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
