@@ -36,6 +36,12 @@ class SyncSubscription(Generic[P]):
         self._thread = threading.Thread(target=self._run, name="ssegate-subscription", daemon=True)
         self._thread.start()
         self._started.wait()
+        self._raise_start_failure()
+
+    def _raise_start_failure(self) -> None:
+        if self._failure is not None:
+            self._thread.join()
+            raise self._failure
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -47,6 +53,9 @@ class SyncSubscription(Generic[P]):
     async def _main(self) -> None:
         try:
             self._subscription = subscribe_sse(self._url, **self._options)
+        except BaseException as exc:  # bad options: raised in the calling thread instead
+            self._failure = exc
+            return
         finally:
             self._started.set()
         try:

@@ -480,6 +480,9 @@ def test_sync_forms() -> None:
         assert subscription.wait(10) == Ending(EndReason.COMPLETED)
     assert kinds(seen) == ["Snapshot", "Heartbeat", "Snapshot"]
 
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        subscribe_sse_sync(URL, client=client, no_such_option=1)
+
     script.responses = [lambda: stream(SNAPSHOT, hang=True)]
     with subscribe_sse_sync(URL, client=client) as subscription:
         assert subscription.wait(0.01) is None  # still streaming
