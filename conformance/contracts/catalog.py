@@ -174,7 +174,7 @@ class Catalog:
         return contract
 
     def latest(self, name: str) -> Contract:
-        """The highest major version of ``name``."""
+        """The highest major version of ``name`` in the catalog (a draft major included)."""
         if name not in self.files:
             raise UnknownContractError(f"unknown contract {name}")
         return self.get(name, max(self.files[name]))
