@@ -42,6 +42,9 @@ _LEAD: set[Callable[..., Any]] = set()
 # Not a spec limit (transport.headers-prompt judges TR-11 on the idle stream): on a loaded machine
 # a correct server can take a while to answer, and the scenarios' own windows start at the headers.
 HEADERS_ALLOWANCE_S = 5.0
+# Bounds of an answer read whole (a POST's): enough for any problem body, never a flood.
+PLAIN_BODY_LIMIT = 64 * 1024
+PLAIN_TIMEOUT_S = 10.0
 
 
 def lead_observation(scenario: Scenario[T]) -> Scenario[T]:
@@ -282,12 +285,40 @@ class Session:
         path: str,
         headers: Mapping[str, str],
         body: bytes | None = None,
-    ) -> httpx.Response:
-        """A non-GET request (POST on a stream path, run creation); transport errors are setup."""
+    ) -> PlainResponse:
+        """A non-GET request (POST on a stream path, run creation), its answer kept bounded.
+
+        Only the first :data:`PLAIN_BODY_LIMIT` bytes are read and the whole exchange is bounded
+        in time, so a hostile server cannot make the harness hold a huge or endless answer.
+        Transport errors are setup errors.
+        """
+        limit_s = max(0.1, min(PLAIN_TIMEOUT_S, self.remaining()))
+        content = b""
         try:
-            response = await self.client.request(
-                method, self.url(path), headers=dict(headers), content=body, timeout=10.0
-            )
+            async with asyncio.timeout(limit_s):
+                request = self.client.build_request(
+                    method, self.url(path), headers=dict(headers), content=body
+                )
+                response = await self.client.send(request, stream=True)
+                try:
+                    async for chunk in response.aiter_raw():
+                        content += chunk
+                        if len(content) >= PLAIN_BODY_LIMIT:
+                            break
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise SetupError(f"{method} {path}: no complete answer within {limit_s:.1f} s") from exc
         except httpx.HTTPError as exc:
             raise SetupError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from exc
-        return response
+        plain = PlainResponse(
+            label,
+            method,
+            path,
+            (body or b"").decode("utf-8", "replace"),
+            response.status_code,
+            [(key.lower(), value) for key, value in response.headers.multi_items()],
+            content[:PLAIN_BODY_LIMIT].decode("utf-8", "replace"),
+        )
+        self.plain[label] = plain
+        return plain

@@ -602,18 +602,7 @@ async def _plain(
     headers: dict[str, str],
     body: bytes | None,
 ) -> PlainResponse:
-    response = await session.send(label, method, path, headers, body)
-    plain = PlainResponse(
-        label,
-        method,
-        path,
-        (body or b"").decode("utf-8", "replace"),
-        response.status_code,
-        [(key.lower(), value) for key, value in response.headers.multi_items()],
-        response.text[:4000],
-    )
-    session.plain[label] = plain
-    return plain
+    return await session.send(label, method, path, headers, body)
 
 
 @dataclass(frozen=True, slots=True)
