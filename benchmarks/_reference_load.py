@@ -158,26 +158,35 @@ async def open_stream(port: int, path: str, token: str, workspace: str) -> Strea
     ).encode()
     protocol = StreamProtocol(request, loop.create_future())
     await loop.create_connection(lambda: protocol, "127.0.0.1", port)
-    await asyncio.wait_for(protocol.opened, 60)
+    await asyncio.wait_for(protocol.opened, 180)
     if not protocol.status_ok:
         raise RuntimeError("stream request was not answered 200")
     return protocol
 
 
 async def open_many(
-    count: int, port: int, paths: list[str], token: str, workspace: str, batch: int = 250
-) -> list[StreamProtocol]:
-    """Open ``count`` streams, ``batch`` at a time, spread round-robin over ``paths``."""
+    count: int, port: int, paths: list[str], token: str, workspace: str, batch: int = 100
+) -> tuple[list[StreamProtocol], int]:
+    """Open ``count`` streams, ``batch`` at a time, spread round-robin over ``paths``.
+
+    Returns the streams that opened and how many failed to (reported, not hidden)."""
     streams: list[StreamProtocol] = []
+    failed = 0
     for first in range(0, count, batch):
         size = min(batch, count - first)
-        streams += await asyncio.gather(
+        results = await asyncio.gather(
             *(
                 open_stream(port, paths[(first + i) % len(paths)], token, workspace)
                 for i in range(size)
-            )
+            ),
+            return_exceptions=True,
         )
-    return streams
+        for result in results:
+            if isinstance(result, StreamProtocol):
+                streams.append(result)
+            else:
+                failed += 1
+    return streams, failed
 
 
 def stream_path(run_id: str) -> str:
@@ -198,6 +207,32 @@ def machine_note() -> str:
     """The machine's load, printed with the figures: other processes make every figure worse."""
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
+class LagProbe:
+    """How late this process's own event loop wakes up: sleeps 20 ms over and over and records
+    the overshoot. Printed next to heartbeat lateness, it separates a late server from a client
+    (or a whole machine) that was not scheduled in time."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.02
+            await asyncio.sleep(0.02)
+            self.samples.append(loop.time() - due)
+
+    def start(self) -> None:
+        self.samples.clear()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> list[float]:
+        if self._task is not None:
+            self._task.cancel()
+        return list(self.samples)
 
 
 def percentile(values: list[float], share: float) -> float:

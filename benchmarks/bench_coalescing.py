@@ -59,13 +59,16 @@ async def measure(coalesce: bool, streams: int, window: float) -> Figures:
         )
         assert isinstance(run, dict)
         run_id = run["billingRunId"]
-        opened = await open_many(
+        opened, failed = await open_many(
             streams,
             server.port,
             [stream_path(run_id)],
             workspace["token"],
             workspace["workspaceId"],
         )
+        if failed:
+            print(f"{failed} of {streams} streams failed to open")
+        streams = len(opened)
         await asyncio.sleep(2)
         before = server.control("GET", f"/billing-runs/{run_id}/statistics")
         cpu_before = process.cpu_times()

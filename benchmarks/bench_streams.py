@@ -9,7 +9,10 @@ enough never to fire), spread over 100 billing runs, and at each level prints:
   (the stream start + n x heartbeatMs), both taken by the client on one monotonic clock (TIME-1),
   over a measurement window;
 - missed heartbeats: heartbeats due in the window that did not arrive;
-- server CPU: CPU seconds used by the server process per wall second, in % of one core.
+- server CPU: CPU seconds used by the server process per wall second, in % of one core;
+- held / failed: streams open at the end of the window / stream requests that never opened;
+- client lag p99: how late the benchmark's own event loop woke up in the same window. When it is
+  as large as the heartbeat lateness, the machine (not the server) was the bottleneck.
 
 Targets (issue 3): 10,000 streams held, p99 lateness <= 100 ms, <= 32 KiB per stream.
 Run: ``.venv/bin/python benchmarks/bench_streams.py [--levels 1000 5000 10000] [--window 10]``.
@@ -24,6 +27,7 @@ import time
 
 import psutil
 from _reference_load import (
+    LagProbe,
     StreamProtocol,
     machine_note,
     open_many,
@@ -72,7 +76,7 @@ async def run(levels: list[int], window: float, runs: int) -> None:
             assert isinstance(run, dict)
             paths.append(stream_path(run["billingRunId"]))
         # Warm up code paths and allocator pools, then take the baseline.
-        warm = await open_many(50, server.port, paths, token, workspace_id)
+        warm, _ = await open_many(50, server.port, paths, token, workspace_id)
         for stream in warm:
             stream.transport.close()
         await asyncio.sleep(2)
@@ -83,21 +87,28 @@ async def run(levels: list[int], window: float, runs: int) -> None:
         )
         print(
             f"{'streams':>8} {'open s':>7} {'KiB/stream':>10} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'max ms':>7} {'missed':>7} {'server CPU':>10} {'held':>6}"
+            f"{'max ms':>7} {'missed':>7} {'server CPU':>10} {'held':>6} {'failed':>6} "
+            f"{'client lag p99':>14}"
         )
         loop = asyncio.get_running_loop()
+        probe = LagProbe()
+        failed_opens = 0
         streams: list[StreamProtocol] = []
         for level in levels:
             began = time.monotonic()
-            streams += await open_many(
+            opened, failed = await open_many(
                 level - len(streams), server.port, paths, token, workspace_id
             )
+            streams += opened
+            failed_opens += failed
             opened_in = time.monotonic() - began
             await asyncio.sleep(2)  # let the ramp-up's backlog drain before measuring
             gc.collect()
             cpu_before = process.cpu_times()
             since = loop.time()
+            probe.start()
             await asyncio.sleep(window)
+            lag = probe.stop()
             until = loop.time()
             cpu_after = process.cpu_times()
             rss = process.memory_info().rss
@@ -106,10 +117,12 @@ async def run(levels: list[int], window: float, runs: int) -> None:
                 until - since
             )
             held = sum(not s.closed for s in streams)
+            per_stream = (rss - baseline_rss) / max(1, len(streams)) / 1024
             print(
-                f"{level:>8} {opened_in:>7.1f} {(rss - baseline_rss) / level / 1024:>10.1f} "
+                f"{level:>8} {opened_in:>7.1f} {per_stream:>10.1f} "
                 f"{percentile(late, 0.5) * 1000:>7.1f} {percentile(late, 0.99) * 1000:>7.1f} "
-                f"{max(late) * 1000:>7.1f} {missing:>7} {cpu * 100:>9.0f}% {held:>6}",
+                f"{max(late, default=0) * 1000:>7.1f} {missing:>7} {cpu * 100:>9.0f}% {held:>6} "
+                f"{failed_opens:>6} {percentile(lag, 0.99) * 1000:>11.1f} ms",
                 flush=True,
             )
         for stream in streams:

@@ -47,13 +47,17 @@ async def authorize(
     if token is None:
         raise AccessDenied(Denial.MALFORMED_CREDENTIALS)
     wanted = digest(token)
-    found = await identities.principal_for_digest(wanted)
+    workspace_ok = workspace_header is not None and is_valid_id(workspace_header)
+    found = await identities.principal_for_digest(
+        wanted, workspace_header if workspace_ok else None
+    )
     if found is None or not same_digest(found[1], wanted):
         raise AccessDenied(Denial.INVALID_TOKEN)
-    principal_id = found[0]
-    if workspace_header is None or not is_valid_id(workspace_header):
+    principal_id, _, is_member = found
+    if workspace_header is None or not workspace_ok:
         raise AccessDenied(Denial.BAD_WORKSPACE_HEADER)
     # ERR-7: a workspace that does not exist is simply one the caller is not a member of.
-    if not await identities.is_member(principal_id, workspace_header):
+    # ISO-2: membership comes from the same read as the token, on every request.
+    if not is_member:
         raise AccessDenied(Denial.NOT_A_MEMBER)
     return Caller(principal_id, workspace_header)

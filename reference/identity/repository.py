@@ -41,27 +41,22 @@ class IdentityRepository:
         self._db = database
         self._clock = clock
 
-    async def principal_for_digest(self, token_digest: str) -> tuple[str, str] | None:
-        """``(principal_id, stored digest)`` of a live token (not revoked, not expired), or None."""
+    async def principal_for_digest(
+        self, token_digest: str, workspace_id: str | None
+    ) -> tuple[str, str, bool] | None:
+        """``(principal_id, stored digest, is member of workspace_id)`` for a live token (not
+        revoked, not expired), or None. One statement: a stream request costs one read here."""
         now = rfc3339(self._clock.utcnow())
 
-        def work(connection: sqlite3.Connection) -> tuple[str, str] | None:
+        def work(connection: sqlite3.Connection) -> tuple[str, str, bool] | None:
             row = connection.execute(
-                "SELECT principal_id, token_sha256 FROM tokens WHERE token_sha256 = ? "
-                "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-                (token_digest, now),
+                "SELECT t.principal_id, t.token_sha256, EXISTS (SELECT 1 FROM memberships AS m "
+                "WHERE m.principal_id = t.principal_id AND m.workspace_id = ?) "
+                "FROM tokens AS t WHERE t.token_sha256 = ? "
+                "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
+                (workspace_id, token_digest, now),
             ).fetchone()
-            return None if row is None else (str(row[0]), str(row[1]))
-
-        return await self._db.read(work)
-
-    async def is_member(self, principal_id: str, workspace_id: str) -> bool:
-        def work(connection: sqlite3.Connection) -> bool:
-            row = connection.execute(
-                "SELECT 1 FROM memberships WHERE workspace_id = ? AND principal_id = ?",
-                (workspace_id, principal_id),
-            ).fetchone()
-            return row is not None
+            return None if row is None else (str(row[0]), str(row[1]), bool(row[2]))
 
         return await self._db.read(work)
 
