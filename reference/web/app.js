@@ -486,6 +486,8 @@ async function failureText(response) {
       cell.textContent = payload.progress ? String(payload.progress[cell.dataset.count]) : "–";
     }
     if (document.body.dataset.state !== "polling") setState("streaming");
+    const p = payload.progress;
+    log(`${source}: ${p ? `${p.pendingCount} pending, ${p.queuedCount} queued of ${p.expectedInvoiceCount}` : "not sent"}${payload.isComplete ? ", complete" : ""}`);
   }
 
   function settings() {

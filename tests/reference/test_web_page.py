@@ -56,6 +56,7 @@ def page(browser: Browser) -> Iterator[Page]:
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    page.add_style_tag(content=".bar-fill { transition: none; }")  # the final state, not mid-way
     page.screenshot(path=str(path), full_page=True)
     return path
 
