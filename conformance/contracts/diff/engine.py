@@ -100,6 +100,7 @@ _VALIDATION = frozenset(
         "deprecated",
     }
 )
+_REFS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 _IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "$ref")
 _BASIC_TYPES = ("null", "boolean", "object", "array", "number", "string")
 _LENGTH_BOUNDS = (
@@ -130,7 +131,10 @@ def _is_trivially_true(schema: Any) -> bool:
     if schema is True:
         return True
     if isinstance(schema, dict):
-        return all(k not in _VALIDATION or k in ("default", "format", "deprecated") for k in schema)
+        return all(
+            k in ("default", "format", "deprecated") or (k not in _VALIDATION and k not in _REFS)
+            for k in schema
+        )
     return False
 
 
