@@ -161,7 +161,7 @@ class StreamRecorder:
         max_recorded_bytes: int = 256 << 10,
         max_line_bytes: int = 256 << 10,
         max_event_bytes: int = 1 << 20,
-        max_items: int = 50_000,
+        max_items: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         method: str = "GET",
         content: bytes | None = None,

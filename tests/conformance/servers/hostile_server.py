@@ -10,6 +10,8 @@ to set up its checks, and every stream request gets the attack chosen with ``--m
 - ``reset-mid-event``: half an event, then a TCP reset.
 - ``headers-never-come``: the request is read and never answered.
 - ``never-ends``: a snapshot, then heartbeats forever; no timeout event, no end.
+- ``event-flood``: a snapshot, then tiny heartbeat events as fast as they are read, forever
+  (each costs the harness far more memory than its 30 bytes).
 
 Run: ``python tests/conformance/servers/hostile_server.py --port N --mode MODE
 --control-secret S`` ; ready when ``GET /__ssegate/describe`` answers 200. Ends on SIGTERM/SIGINT.
@@ -34,6 +36,7 @@ MODES = (
     "reset-mid-event",
     "headers-never-come",
     "never-ends",
+    "event-flood",
 )
 PROFILE = "billing.invoice-send-progress"
 STREAM_PATH = "/classes/billing/runs/{billingRunId}/send-progress/stream"
@@ -215,6 +218,7 @@ class HostileServer:
             "invalid-utf8": self._invalid_utf8,
             "reset-mid-event": self._reset_mid_event,
             "never-ends": self._never_ends,
+            "event-flood": self._event_flood,
         }.get(self.mode, self._headers_never_come)
         if self.mode != "headers-never-come":
             writer.write(
@@ -294,6 +298,12 @@ class HostileServer:
         while True:
             await asyncio.sleep(self.heartbeat_ms / 1000)
             await self._chunk(writer, self._heartbeat())
+
+    async def _event_flood(self, run_id: str, writer: asyncio.StreamWriter) -> None:
+        await self._chunk(writer, self._event(PROFILE, self._payload(run_id)))
+        burst = b"event: heartbeat\ndata: {}\n\n" * 2000
+        while True:
+            await self._chunk(writer, burst)
 
 
 async def serve(args: argparse.Namespace) -> None:
