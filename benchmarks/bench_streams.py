@@ -11,6 +11,8 @@ enough never to fire), spread over 100 billing runs, and at each level prints:
 - missed heartbeats: heartbeats due in the window that did not arrive;
 - server CPU: CPU seconds used by the server process per wall second, in % of one core;
 - held / failed: streams open at the end of the window / stream requests that never opened;
+- CPU us/heartbeat: server CPU time in the window divided by the heartbeats received in it
+  (it includes the polls), a cost figure that does not depend on how busy the machine is;
 - client lag p99: how late the benchmark's own event loop woke up in the same window. When it is
   as large as the heartbeat lateness, the machine (not the server) was the bottleneck.
 
@@ -88,7 +90,7 @@ async def run(levels: list[int], window: float, runs: int) -> None:
         print(
             f"{'streams':>8} {'open s':>7} {'KiB/stream':>10} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'max ms':>7} {'missed':>7} {'server CPU':>10} {'held':>6} {'failed':>6} "
-            f"{'client lag p99':>14}"
+            f"{'client lag p99':>14} {'CPU us/heartbeat':>16}"
         )
         loop = asyncio.get_running_loop()
         probe = LagProbe()
@@ -122,7 +124,8 @@ async def run(levels: list[int], window: float, runs: int) -> None:
                 f"{level:>8} {opened_in:>7.1f} {per_stream:>10.1f} "
                 f"{percentile(late, 0.5) * 1000:>7.1f} {percentile(late, 0.99) * 1000:>7.1f} "
                 f"{max(late, default=0) * 1000:>7.1f} {missing:>7} {cpu * 100:>9.0f}% {held:>6} "
-                f"{failed_opens:>6} {percentile(lag, 0.99) * 1000:>11.1f} ms",
+                f"{failed_opens:>6} {percentile(lag, 0.99) * 1000:>11.1f} ms "
+                f"{cpu * (until - since) / max(1, len(late)) * 1e6:>16.0f}",
                 flush=True,
             )
         for stream in streams:
