@@ -80,6 +80,9 @@ class Recording:
 
     Times are seconds since ``started_at``, the clock reading when the request was started, so a
     check can relate them to other readings of the same clock (e.g. control API answers, TIME-2).
+    ``request_headers`` are the headers actually sent (httpx's defaults included, names in lower
+    case) once the request is built. ``arrivals`` are the body's arrival times behind
+    :meth:`silences`.
     """
 
     url: str
@@ -345,9 +348,11 @@ class StreamRecorder:
 
     def _receive(self, chunk: bytes) -> bool:
         """Record one raw chunk; True when a bound was crossed and reading must stop."""
+        recording = self.recording
+        if recording.end is not None:
+            return True  # ended (e.g. disconnect()) while this chunk was on its way: not ours
         if not chunk:
             return False
-        recording = self.recording
         at = self._now()
         recording.last_byte_at = at
         if not recording.arrivals or at - recording.arrivals[-1] >= _BURST_SECONDS:
