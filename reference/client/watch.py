@@ -218,6 +218,8 @@ async def _watch(args: argparse.Namespace, token: str, out: Console, err: Consol
             message = f"the server refused the request: {exc}"
         except SseClientError as exc:
             code, message = EXIT_GAVE_UP, str(exc)
+    if not out.is_terminal:
+        out.line()  # Live leaves its last frame unterminated when it is not drawing on a terminal
     if message is not None:
         err.print(f"error: {message}")
     elif view.payload is not None:
