@@ -29,7 +29,7 @@ _STYLES = {
     "HARNESS-ERROR": "bold white on red",
 }
 _PROBLEMS = ("FAIL", "WARN", "ERROR", "HARNESS-ERROR")
-_TRANSCRIPT_LINES = 10
+_TRANSCRIPT_LINES = 8
 _EXIT_MEANING = {
     0: "conformant",
     1: "not conformant",
@@ -83,6 +83,12 @@ def _check_line(console: Console, check: Mapping[str, Any], width: int) -> None:
 def _transcript_excerpt(transcript: Mapping[str, Any], limit: int) -> list[str]:
     out = [f"{transcript['method']} {transcript['url']} -> {transcript['status']}"]
     lines = transcript.get("lines", [])
+    if len(lines) > limit:
+        # Comments rarely decide a verdict: drop them first, then elide the middle.
+        kept = [line for line in lines if line["kind"] != "comment"]
+        if len(kept) < len(lines):
+            out.append(f"      ({len(lines) - len(kept)} comment lines not shown)")
+        lines = kept
     shown = (
         lines
         if len(lines) <= limit
@@ -120,7 +126,7 @@ def _details(console: Console, report: Mapping[str, Any], check: Mapping[str, An
         if found:
             console.print(f"    {req} ({found['level']}): {escape(found['text'])}", style="dim")
     if check["verdict"] in ("FAIL", "WARN"):
-        for label in check["transcripts"][:2]:
+        for label in check["transcripts"][:1]:
             transcript = report["transcripts"].get(label)
             if transcript is None:
                 continue
