@@ -19,7 +19,7 @@ accept nothing. The file format is deliberately tiny (PyYAML is not a runtime de
     heartbeat.cadence: the event loop stalls under GC, see issue 40
 
 one ``CHECK-ID: reason`` per line, the reason required. A JSON object ``{"CHECK-ID": "reason"}``
-is accepted too (a file whose first non-blank character is ``{``).
+is accepted too (a file whose first non-blank character is ``{`` or ``[`` is read as JSON).
 
 The baseline is applied to the JSON report document (contracts/ssegate.report/v1.json), so every
 rendering (console, JUnit, Markdown, HTML, the pytest plugin) shows the same decision.
@@ -74,7 +74,9 @@ def parse_baseline(text: str, source: str, known_ids: Collection[str]) -> Baseli
     """Parse the text or JSON form; every ID must name a known check."""
     stripped = text.lstrip()
     entries = (
-        _parse_json(stripped, source) if stripped.startswith("{") else _parse_text(text, source)
+        _parse_json(stripped, source)
+        if stripped.startswith(("{", "["))
+        else _parse_text(text, source)
     )
     unknown = sorted(set(entries) - set(known_ids))
     if unknown:
