@@ -64,7 +64,8 @@ def run_once(
     print(f"      longest checks (x timeoutMs): {longest}")
     for check in report["checks"]:
         if check["verdict"] in {"FAIL", "ERROR", "HARNESS-ERROR", "WARN"}:
-            print(f"      {check['verdict']} {check['id']}: {check['reason'][:160]}")
+            detail = check["reason"] or f"expected {check['expected']}; actual {check['actual']}"
+            print(f"      {check['verdict']} {check['id']}: {str(detail)[:300]}")
     return {
         "suite": suite,
         "process": process,
