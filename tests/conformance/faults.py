@@ -13,9 +13,11 @@ raise no FAIL or ERROR at all.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "faulty-servers.md"
 
@@ -41,18 +43,47 @@ def _fault(
     return Fault(name, breaks, frozenset(catches.split()), frozenset(also.split()), why, variants)
 
 
+# Checks that judge a stream: a fault that spoils every stream (status, encoding) makes them
+# FAIL or report that they could not observe (ERROR).
+_EVERY_STREAM_CHECK = (
+    "change.* contract.* end.* heartbeat.* snapshot.* wire.* errors.failure-contained "
+    "errors.snapshot-failure isolation.cross-workspace-changes profile.fallback-same-state"
+)
+
 FAULTS: tuple[Fault, ...] = (
     # transport
     _fault("wrong-content-type", "TR-6", "transport.content-type"),
     _fault("no-cache-control", "TR-7", "transport.cache-control"),
-    _fault("gzip-encoded", "TR-10", "transport.no-content-encoding"),
-    _fault("headers-late", "TR-11", "transport.headers-prompt"),
+    _fault(
+        "gzip-encoded",
+        "TR-10",
+        "transport.no-content-encoding",
+        _EVERY_STREAM_CHECK,
+        "the harness judges the bytes on the wire, and gzip bytes are not an event stream",
+    ),
+    _fault(
+        "headers-late",
+        "TR-11",
+        "transport.headers-prompt",
+        "snapshot.fresh-per-request profile.fallback-same-state change.derived-progress",
+        "every stream starts late, so observations that wait a fixed window see less",
+    ),
     _fault(
         "content-length",
         "TR-13",
         "transport.no-content-length",
+        "end.clean-after-timeout end.completion end.planned-end errors.snapshot-failure "
+        "snapshot.complete-at-start",
+        "uvicorn resets a connection whose body is shorter than its declared Content-Length, "
+        "so no stream ends cleanly",
     ),
-    _fault("stream-status-203", "TR-5", "transport.status-200"),
+    _fault(
+        "stream-status-203",
+        "TR-5",
+        "transport.status-200",
+        _EVERY_STREAM_CHECK,
+        "the harness observes no stream that did not answer 200",
+    ),
     # wire format
     _fault("invalid-utf8", "WF-1", "wire.utf8"),
     _fault("bom", "WF-2", "wire.no-bom"),
@@ -78,73 +109,102 @@ FAULTS: tuple[Fault, ...] = (
     _fault(
         "no-initial-snapshot",
         "SNAP-1",
-        "snapshot.first-event",
-        "snapshot.prompt snapshot.current-state snapshot.fresh-per-request "
-        "snapshot.complete-at-start end.completion profile.fallback-same-state",
-        "every check that waits for the initial snapshot sees none",
+        "snapshot.first-event snapshot.prompt snapshot.complete-at-start",
+        "snapshot.current-state snapshot.fresh-per-request end.completion "
+        "profile.fallback-same-state change.coalescing change.non-key-silent "
+        "isolation.cross-workspace-changes",
+        "every observation that starts from the initial snapshot sees none",
     ),
-    _fault("snapshot-late", "SNAP-3", "snapshot.prompt"),
+    _fault(
+        "snapshot-late",
+        "SNAP-3",
+        "snapshot.prompt",
+        "snapshot.fresh-per-request change.coalescing",
+        "observations that wait for the initial snapshot get it late",
+    ),
     _fault(
         "heartbeat-before-snapshot",
         "SNAP-2",
-        "snapshot.first-event",
-        "heartbeat.first heartbeat.cadence",
-        "the extra heartbeat at the stream start is also an early first heartbeat",
+        "snapshot.first-event heartbeat.first",
+        "heartbeat.cadence snapshot.complete-at-start snapshot.fresh-per-request",
+        "the extra heartbeat at the stream start comes first on every stream",
     ),
     _fault("last-event-id-resumes", "SNAP-4", "snapshot.fresh-per-request"),
     # change emission
-    _fault("duplicate-emission", "CHG-2", "change.no-repeat"),
-    _fault("change-missed", "CHG-1", "change.emitted-in-time"),
-    _fault("change-late", "CHG-4", "change.emitted-in-time"),
-    _fault("generatedat-change-emitted", "CHG-3", "change.non-key-silent"),
-    _fault("unseen-state", "CHG-6", "change.coalescing"),
+    _fault(
+        "duplicate-emission",
+        "CHG-2",
+        "change.no-repeat",
+        "change.coalescing",
+        "a repeated state is also out of the order in which states became visible",
+    ),
+    _fault(
+        "change-missed",
+        "CHG-1",
+        "change.emitted-in-time",
+        "change.coalescing change.derived-progress",
+        "the missed state is missing from every change observation",
+    ),
+    _fault(
+        "change-late",
+        "CHG-4",
+        "change.emitted-in-time",
+        "change.coalescing change.derived-progress end.completion",
+        "every change observation sees the change late",
+    ),
+    _fault(
+        "generatedat-change-emitted",
+        "CHG-3",
+        "change.non-key-silent",
+        "change.no-repeat",
+        "the event a touch causes repeats the previous change key",
+    ),
+    _fault(
+        "unseen-state",
+        "CHG-6",
+        "change.coalescing",
+        "change.derived-progress",
+        "the invented state does not carry the derived counts either",
+    ),
     # heartbeat
     _fault(
         "no-heartbeat",
         "HB-2",
         "heartbeat.first heartbeat.cadence heartbeat.max-silence",
-        why="with no heartbeat there is no cadence, and the stream falls silent",
+        "errors.failure-contained",
+        "with no heartbeat, an idle stream sends nothing that shows it is still alive",
     ),
     _fault(
         "heartbeat-slow",
         "HB-3",
         "heartbeat.first heartbeat.cadence heartbeat.max-silence",
-        why="the first heartbeat is late too, and the silence between them too long",
     ),
-    _fault(
-        "heartbeat-flood",
-        "HB-3",
-        "heartbeat.first heartbeat.cadence",
-        why="the first heartbeat comes early too",
-    ),
+    _fault("heartbeat-flood", "HB-3", "heartbeat.first heartbeat.cadence"),
     _fault("heartbeat-with-id", "HB-4", "heartbeat.no-id"),
     _fault("heartbeat-off-contract", "HB-1", "heartbeat.payload"),
-    _fault(
-        "parameters-misdeclared",
-        "TERM-1",
-        "heartbeat.first heartbeat.cadence",
-    ),
+    _fault("parameters-misdeclared", "TERM-1", "heartbeat.first heartbeat.cadence"),
     # timeout and completion
     _fault(
         "no-timeout-event",
         "END-1",
         "end.timeout-on-time end.planned-end",
-        "end.timeout-payload end.clean-after-timeout end.nothing-after-timeout",
-        "the checks of what follows the timeout event have no timeout event to look at",
     ),
-    _fault(
-        "timeout-late",
-        "END-1",
-        "end.timeout-on-time end.no-overrun",
-        why="a timeout at 1.5 x timeoutMs also keeps the stream open too long",
-    ),
+    _fault("timeout-late", "END-1", "end.timeout-on-time end.no-overrun"),
     _fault("timeout-wrong-value", "END-4", "end.timeout-payload"),
-    _fault("events-after-timeout", "END-3", "end.nothing-after-timeout"),
+    _fault(
+        "events-after-timeout",
+        "END-3",
+        "end.nothing-after-timeout",
+        "end.planned-end heartbeat.cadence",
+        "the event after the timeout is a heartbeat: the stream then ends after a heartbeat, "
+        "100 ms after the previous one",
+    ),
     _fault(
         "no-end-after-timeout",
         "END-2",
         "end.clean-after-timeout end.no-overrun",
-        why="a stream that is not ended stays open beyond timeoutMs + tolerance",
+        "heartbeat.max-silence",
+        "the stream that is not ended stays open and silent",
     ),
     _fault(
         "no-end-after-completion",
@@ -157,14 +217,24 @@ FAULTS: tuple[Fault, ...] = (
         "no-www-authenticate",
         "ERR-3",
         "errors.missing-credentials errors.malformed-credentials errors.invalid-token",
-        "errors.invalid-token-hint",
-        "every 401 lacks the header",
     ),
     _fault("invalid-token-accepted", "ERR-5", "errors.invalid-token"),
     _fault("missing-workspace-default", "ERR-6", "errors.workspace-header"),
     _fault("non-member-allowed", "ERR-7", "errors.non-member"),
-    _fault("problem-not-json", "ERR-1", "errors.problem-bodies"),
-    _fault("missing-run-data-event", "ERR-11", "errors.missing-run-no-data"),
+    _fault(
+        "problem-not-json",
+        "ERR-1",
+        "errors.problem-bodies",
+        "profile.create-run-invalid",
+        "the 400 and 422 answers of run creation are problem bodies too (BIL-7)",
+    ),
+    _fault(
+        "missing-run-data-event",
+        "ERR-11",
+        "errors.missing-run-no-data",
+        "isolation.no-foreign-data",
+        "the data event for a foreign run names that run",
+    ),
     _fault("malformed-id-400", "ERR-12", "errors.malformed-run-id"),
     _fault("snapshot-failure-silent", "ERR-13", "errors.snapshot-failure"),
     _fault("error-leaks-internals", "ERR-16", "errors.no-internal-details"),
@@ -174,16 +244,19 @@ FAULTS: tuple[Fault, ...] = (
         "foreign-run-visible",
         "ISO-1",
         "isolation.no-foreign-data isolation.foreign-like-missing isolation.fallback",
-        why="a visible foreign run is distinguishable from a missing one, on both endpoints",
     ),
     _fault(
         "foreign-distinguishable",
         "ISO-3",
-        "isolation.foreign-like-missing",
-        "isolation.fallback",
-        "the fallback shares the distinguishable answer",
+        "isolation.foreign-like-missing isolation.fallback",
     ),
-    _fault("cross-workspace-leak", "ISO-4", "isolation.cross-workspace-changes"),
+    _fault(
+        "cross-workspace-leak",
+        "ISO-4",
+        "isolation.cross-workspace-changes",
+        "contract.run-identity",
+        "the leaked snapshot names the other workspace's run",
+    ),
     # lifecycle
     _fault("polling-not-stopped", "LIFE-1", "lifecycle.polling-stops"),
     # contract and profile
@@ -192,18 +265,15 @@ FAULTS: tuple[Fault, ...] = (
         "cross-field-rule-broken",
         "BIL-11",
         "contract.cross-field",
-        "snapshot.current-state change.derived-progress",
-        "the wrong processedInvoiceCount also differs from the derived one",
+        "snapshot.current-state change.derived-progress change.coalescing",
+        "the wrong processedInvoiceCount also differs from the derived state",
     ),
     _fault(
         "progress-not-derived",
         "BIL-9",
-        "change.derived-progress snapshot.current-state",
-    ),
-    _fault(
-        "unsent-progress-shown",
-        "BIL-16",
-        "snapshot.current-state",
+        "snapshot.current-state change.derived-progress",
+        "change.coalescing",
+        "the wrong counts also differ from the derived state of every change",
     ),
     _fault(
         "wrong-run-identity",
@@ -212,6 +282,7 @@ FAULTS: tuple[Fault, ...] = (
         "snapshot.current-state",
         "the run identity is part of the state the initial snapshot must equal",
     ),
+    _fault("unsent-progress-shown", "BIL-16", "snapshot.unsent-run"),
     _fault("fallback-stale", "BIL-5", "profile.fallback-same-state"),
     _fault("create-run-broken", "BIL-6", "profile.create-run"),
     _fault("create-run-unvalidated", "BIL-7", "profile.create-run-invalid"),
@@ -220,6 +291,10 @@ FAULTS: tuple[Fault, ...] = (
     _fault("control-open", "CTL-2", "control.secret-required"),
     _fault("features-undeclared", "CTL-4", "control.undeclared-features"),
 )
+
+# Faults of the server that no check catches yet (harness gaps). The test demands that they stay
+# uncaught, so when a check starts catching one it must move into FAULTS.
+GAPS: dict[str, str] = {}
 
 # Variant sets of the server, each run with no fault: the SHOULD checks it is expected to WARN.
 VARIANT_RUNS: dict[str, frozenset[str]] = {
@@ -236,6 +311,31 @@ VARIANT_RUNS: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+# Checks that misjudge this conformant server at the moment (reported to the harness owner with
+# the evidence). They are tolerated in every run; test_truthfulness.py checks with a strict xfail
+# that each one still misjudges, so an entry must go as soon as the harness is fixed.
+HARNESS_ISSUES: dict[str, str] = {}
+
+# Checks that misjudge this conformant server only sometimes, on a loaded machine: an event the
+# server sends after applying a control operation (CTL-13: the effect comes before the response)
+# can reach the harness before the operation's response does, and these checks then treat it as
+# sent "before the change" or find a negative window. Tolerated (not xfailed: they are flaky).
+RACY_HARNESS_ISSUES: dict[str, str] = {
+    "change.emitted-in-time": "'change 3: none observed within -328 ms': the completing change "
+    "and the end of the stream arrived before the set-deliveries response",
+    "change.coalescing": "'the latest state was never sent' / 'a changed state before any "
+    "change was made': the state arrived before the set-deliveries response",
+    "errors.snapshot-failure": "'none observed within -895 ms after the failure (clean-eof)': "
+    "the error event and the end arrived before the fail-next-snapshot response",
+    "errors.failure-contained": "'the other stream ended (clean-eof)' when the observation's "
+    "windows, measured from a late control response, outlast the other stream",
+}
+
+
+def tolerated_harness_issues() -> frozenset[str]:
+    return frozenset(HARNESS_ISSUES) | frozenset(RACY_HARNESS_ISSUES)
+
 
 # MUST checks no fault of this server can isolate, with the reason.
 EXEMPT: dict[str, str] = {
@@ -276,27 +376,61 @@ def render(must_checks: list[tuple[str, str]]) -> str:
         if not faults and check in EXEMPT:
             cell = f"*exempt: {EXEMPT[check]}*"
         lines.append(f"| `{check}` | {requirements[check]} | {cell} |")
+    server = _server_options()
     lines += [
         "",
         "## Faults",
         "",
-        "| Fault | Breaks | Must be caught by | May also fail |",
+        "| Fault | What the server does wrong | Must be caught by | May also fail |",
         "|---|---|---|---|",
     ]
     for fault in FAULTS:
         catches = ", ".join(f"`{c}`" for c in sorted(fault.catches))
         also = ", ".join(f"`{c}`" for c in sorted(fault.also))
-        lines.append(f"| `{fault.name}` | {fault.breaks} | {catches} | {also} |")
+        text = server.FAULTS[fault.name].replace("|", "\\|")
+        lines.append(f"| `{fault.name}` | {text} | {catches} | {also} |")
+    lines += [
+        "",
+        "## Variants (permitted behaviours)",
+        "",
+        "Run by hand: `python tests/conformance/servers/snapshot_server.py --port 8123",
+        "--control-secret s3cret [--variant SET-OR-NAME ...] [--fault NAME]`, then",
+        "`ssegate check http://127.0.0.1:8123 --control-secret s3cret`.",
+        "",
+        "| Variant | Behaviour |",
+        "|---|---|",
+    ]
+    for name, text in server.VARIANTS.items():
+        lines.append(f"| `{name}` | {text} |")
+    lines += ["", "## Known gaps: faults no check catches yet", ""]
+    lines += [f"- `{name}`: {reason}" for name, reason in GAPS.items()]
+    lines += ["", "## Known harness issues: checks that misjudge the conformant server", ""]
+    lines += [f"- `{check}`: {reason}" for check, reason in HARNESS_ISSUES.items()]
+    lines += [f"- `{check}` (under load): {why}" for check, why in RACY_HARNESS_ISSUES.items()]
     lines += [
         "",
         "## Variant sets (no fault)",
         "",
-        "| Set | SHOULD checks expected to WARN |",
-        "|---|---|",
+        "| Set | Variants | SHOULD checks expected to WARN |",
+        "|---|---|---|",
     ]
     for name, warns in VARIANT_RUNS.items():
-        lines.append(f"| `{name}` | {', '.join(f'`{c}`' for c in sorted(warns)) or 'none'} |")
+        members = " ".join(server.VARIANT_SETS[name]) or "(none)"
+        warned = ", ".join(f"`{c}`" for c in sorted(warns)) or "none"
+        lines.append(f"| `{name}` | {members} | {warned} |")
     return "\n".join(lines) + "\n"
+
+
+def _server_options() -> ModuleType:
+    """The server's own list of variants and faults (a standalone module, loaded by path)."""
+    path = Path(__file__).resolve().parent / "servers" / "snapshot_options.py"
+    spec = importlib.util.spec_from_file_location("ssegate_test_server_options", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def must_checks_from_registry() -> list[tuple[str, str]]:

@@ -66,14 +66,14 @@ VARIANT_SETS: dict[str, tuple[str, ...]] = {
 FAULTS: dict[str, str] = {
     "no-initial-snapshot": "the current state is taken as already sent: no data event until "
     "the first change [SNAP-1]",
-    "snapshot-late": "the initial snapshot is sent intervalMs + tolerance + 300 ms after the "
+    "snapshot-late": "the initial snapshot is sent intervalMs + tolerance + 100 ms after the "
     "headers [SNAP-3]",
     "heartbeat-before-snapshot": "a heartbeat is sent before the initial snapshot [SNAP-2]",
     "duplicate-emission": "every change is sent twice in a row [CHG-2]",
     "change-missed": "the first change after the initial snapshot is recorded but not sent [CHG-1]",
     "generatedat-change-emitted": "the change key includes the stored revision that touch "
     "bumps, so a generatedAt-only change is sent [CHG-3]",
-    "change-late": "a detected change is sent intervalMs + tolerance + 300 ms late [CHG-4]",
+    "change-late": "a detected change is sent intervalMs + tolerance + 100 ms late [CHG-4]",
     "no-heartbeat": "no heartbeat at all [HB-2]",
     "heartbeat-slow": "heartbeats every 1.6 x heartbeatMs [HB-3]",
     "heartbeat-flood": "heartbeats every heartbeatMs / 4 [HB-3]",
@@ -108,7 +108,7 @@ FAULTS: dict[str, str] = {
     "retry-not-digits": "the retry: field reads `2000ms` [WF-14]",
     "invalid-utf8": "a comment line opening the body holds a byte that is not UTF-8 [WF-1]",
     "unterminated-final-event": "the timeout event lacks its terminating empty line [WF-3]",
-    "headers-late": "the response headers are held back intervalMs + tolerance + 300 ms [TR-11]",
+    "headers-late": "the response headers are held back intervalMs + tolerance + 100 ms [TR-11]",
     "content-length": "the stream declares a Content-Length [TR-13]",
     "stream-status-203": "a successful stream answers 203, not 200 [TR-5]",
     "unseen-state": "before each change, a state that was never visible (one invoice short) "
@@ -125,7 +125,7 @@ FAULTS: dict[str, str] = {
     "data-not-json": "heartbeat data is a bare timestamp, not JSON [WF-7]",
     "payload-off-contract": "data events carry an undocumented member `workspaceId` [BIL-1]",
     "cross-field-rule-broken": "processedInvoiceCount leaves out queued invoices [BIL-11]",
-    "progress-not-derived": "a status count is wrong: delayed invoices are counted as sent [BIL-9]",
+    "progress-not-derived": "sent invoices are counted as delivered [BIL-9]",
     "unsent-progress-shown": "an unsent run reports a zero progress object, not null [BIL-16]",
     "last-event-id-resumes": "a request carrying Last-Event-ID gets no initial snapshot [SNAP-4]",
     "snapshot-failure-silent": "a failed snapshot fetch is skipped, not reported [ERR-13]",

@@ -185,8 +185,8 @@ class Store:
         for status in run.newest.values():  # BIL-9: newest delivery per invoice
             counts[_COUNT_NAMES[status]] += 1
         if self.options.broken("progress-not-derived"):
-            counts["sentCount"] += counts["delayedCount"]
-            counts["delayedCount"] = 0
+            counts["deliveredCount"] += counts["sentCount"]
+            counts["sentCount"] = 0
         expected = max(run.expected, len(run.newest))  # BIL-10
         processed = sum(counts.values())  # BIL-11
         pending = max(expected - processed, 0)  # BIL-12
