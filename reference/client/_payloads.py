@@ -1,16 +1,28 @@
 """Pydantic models of the payloads the client receives (contracts billing.invoice-send-progress@1,
 sse.heartbeat@1, sse.timeout@1, sse.error@1).
 
-They mirror the contracts' types, not their closed content model: a client is a tolerant reader
-(CLI-4), so unknown members are ignored rather than rejected. The reference package cannot use the
-harness's contract code, and needs no JSON Schema at run time.
+They mirror the contracts' types and formats, not their closed content model: a client is a
+tolerant reader (CLI-4), so unknown members are ignored rather than rejected. The reference package
+cannot use the harness's contract code and needs no JSON Schema at run time; a test checks these
+models against the contracts' example cases (tests/reference/test_client_payloads.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -21,8 +33,37 @@ __all__ = [
     "TimeoutPayload",
 ]
 
-_Count = Annotated[StrictInt, Field(ge=0)]
+# The contracts' utcDateTime pattern: RFC 3339, UTC, ending in Z.
+_UTC_DATE_TIME = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?Z",
+    re.ASCII,
+)
+
+
+def _integer(value: Any) -> Any:
+    # JSON Schema 2020-12 counts 2.0 as an integer; a bool is not one (strict mode rejects it).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _utc_date_time(value: Any) -> datetime:
+    if not isinstance(value, str) or _UTC_DATE_TIME.fullmatch(value) is None:
+        raise ValueError("not an RFC 3339 date-time in UTC ending in Z")
+    if value[17:19] == "60":
+        # A leap second is valid RFC 3339 but not a Python datetime: read it as the last
+        # microsecond before it.
+        value = value[:17] + "59.999999Z"
+    # Parsed here, since strict mode takes only datetime objects after a before-validator.
+    # Python's parser takes at most 6 fraction digits; RFC 3339 allows more.
+    head, dot, rest = value[:-1].partition(".")
+    return datetime.fromisoformat(f"{head}{dot}{rest[:6]}+00:00")
+
+
+_Count = Annotated[StrictInt, BeforeValidator(_integer), Field(ge=0)]
 _Month = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+_UtcDateTime = Annotated[AwareDatetime, BeforeValidator(_utc_date_time)]
 
 
 class _Payload(BaseModel):
@@ -55,7 +96,7 @@ class SendProgressPayload(_Payload):
     month: _Month
     progress: SendProgress | None
     is_complete: StrictBool
-    generated_at: AwareDatetime
+    generated_at: _UtcDateTime
 
     def change_key(self) -> str:
         """The payload without `generatedAt` (BIL-2), as canonical JSON."""
@@ -65,19 +106,19 @@ class SendProgressPayload(_Payload):
 class HeartbeatPayload(_Payload):
     """The data of a `heartbeat` event (HB-1)."""
 
-    timestamp: AwareDatetime
+    timestamp: _UtcDateTime
 
 
 class TimeoutPayload(_Payload):
     """The data of a `timeout` event (END-1)."""
 
-    started_at: AwareDatetime
-    timestamp: AwareDatetime
-    timeout_ms: Annotated[StrictInt, Field(gt=0)]
+    started_at: _UtcDateTime
+    timestamp: _UtcDateTime
+    timeout_ms: Annotated[StrictInt, BeforeValidator(_integer), Field(gt=0)]
 
 
 class ErrorPayload(_Payload):
     """The JSON form of an `error` event's data (ERR-14); plain text is allowed too (ERR-15)."""
 
-    code: StrictStr
+    code: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     message: StrictStr
