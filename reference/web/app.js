@@ -121,7 +121,10 @@ function progressProblems(payload) {
     problems.push("month is not YYYY-MM");
   }
   if (typeof payload.isComplete !== "boolean") problems.push("isComplete is not a boolean");
-  if (typeof payload.generatedAt !== "string") problems.push("generatedAt is not a string");
+  const utc = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?Z$/;
+  if (typeof payload.generatedAt !== "string" || !utc.test(payload.generatedAt)) {
+    problems.push("generatedAt is not an RFC 3339 date-time ending in Z");
+  }
   const progress = payload.progress;
   if (progress !== null) {
     if (typeof progress !== "object" || Array.isArray(progress)) {
