@@ -486,7 +486,7 @@ async def cross_workspace(session: Session) -> CrossObservation:
 class FailureObservation:
     failing: RunStream
     other: RunStream
-    failed_at: float  # when fail-next-snapshot became visible
+    failed_at: float | None  # when fail-next-snapshot became visible (None: never called)
 
 
 async def snapshot_failure(session: Session) -> FailureObservation:
@@ -501,7 +501,7 @@ async def snapshot_failure(session: Session) -> FailureObservation:
     headers = session.stream_headers(workspace.token, workspace.workspace_id)
     window = _window_s(session, interval)
     # ERR-17: the other stream must keep going for at least one heartbeat after the failure.
-    budget = window * 2 + _window_s(session, heartbeat)
+    budget = window * 5 + _window_s(session, heartbeat)
     async with (
         session.record(
             "failure/failing", _stream_path(session, runs[0]), headers, duration_s=budget
@@ -510,15 +510,20 @@ async def snapshot_failure(session: Session) -> FailureObservation:
             "failure/other", _stream_path(session, runs[1]), headers, duration_s=budget
         ) as (other, other_exchange),
     ):
-        await asyncio.gather(
+        started = await asyncio.gather(
             _wait_initial(session, failing, "failure/failing"),
             _wait_initial(session, other, "failure/other"),
         )
-        failed_at = await session.control.fail_next_snapshot(runs[0].billing_run_id)
-        await failing.wait_end(window + _s(session.tolerance.of(interval)))
-        remaining = failed_at + _s(session.tolerance.latest(heartbeat)) + _GRACE_S - session.clock()
-        if remaining > 0:
-            await other.wait_end(remaining)
+        failed_at = None
+        # Without the initial snapshots there is no running stream whose fetch could fail.
+        if all(started):
+            failed_at = await session.control.fail_next_snapshot(runs[0].billing_run_id)
+            await failing.wait_end(window + _s(session.tolerance.of(interval)))
+            remaining = (
+                failed_at + _s(session.tolerance.latest(heartbeat)) + _GRACE_S - session.clock()
+            )
+            if remaining > 0:
+                await other.wait_end(remaining)
     state = RunState(3, True, {})
     return FailureObservation(
         RunStream(workspace, runs[0], state, failing_exchange),

@@ -233,7 +233,8 @@ async def completion(session: Session) -> Finding:
     completes = [step for step in seen.steps if step.label == "complete"]
     if seen.completed_at is None or not completes:
         raise NotApplicable(
-            "the change stream ended before the run was completed (see end.planned-end)"
+            "the run was never completed: the change stream ended early or showed no initial "
+            "snapshot (see end.planned-end, snapshot.first-event)"
         )
     exchange = seen.stream.exchange
     completed_rel = exchange.relative(seen.completed_at)

@@ -24,6 +24,7 @@ from conformance.checks._observations import (
 from conformance.checks._registry import check
 from conformance.contracts.catalog import get_contract
 from conformance.model import Finding, Level, NotApplicable, ObservationUnusable
+from conformance.recorder import EndKind
 from conformance.session import Exchange, PlainResponse, Session
 
 # -- authentication --------------------------------------------------------------------------
@@ -361,6 +362,8 @@ async def malformed_run_id(session: Session) -> Finding:
 )
 async def snapshot_failure_check(session: Session) -> Finding:
     seen = await session.observe(snapshot_failure)
+    if seen.failed_at is None:
+        raise NotApplicable("no initial snapshot came, so no fetch was made to fail")
     exchange = seen.failing.exchange
     recording = exchange.recording
     limit = session.tolerance.latest(session.profile.interval_ms)
@@ -493,6 +496,8 @@ async def no_internal_details(session: Session) -> Finding:
 )
 async def failure_contained(session: Session) -> Finding:
     seen = await session.observe(snapshot_failure)
+    if seen.failed_at is None:
+        raise NotApplicable("no initial snapshot came, so no fetch was made to fail")
     other = seen.other.exchange
     recording = other.recording
     failed = other.relative(seen.failed_at)
@@ -501,8 +506,10 @@ async def failure_contained(session: Session) -> Finding:
     problems = []
     if recording.status != 200:
         problems.append(f"status {recording.status}")
-    if recording.end is not None and recording.end.value in ("clean-eof", "reset"):
-        problems.append(f"the other stream ended ({recording.end.value})")
+    names = [t.item.name for t in recording.events()]
+    planned = recording.end is EndKind.CLEAN_EOF and names[-1:] == ["timeout"]
+    if recording.end in (EndKind.CLEAN_EOF, EndKind.RESET) and not planned:
+        problems.append(f"the other stream ended ({recording.end.value if recording.end else ''})")
     if "error" in after:
         problems.append("the other stream got an error event")
     watched = (recording.end_at or failed) - failed

@@ -288,6 +288,19 @@ async def test_snapshot_failure_checks() -> None:
     ).verdict is FAIL
     ended = recording([start, (0.3, frame("error", "x"))])
     assert (await judge("errors.failure-contained", **failure_with(other=ended))).verdict is FAIL
+    timed_out = recording([start, (1.01, heartbeat()), (3.0, frame("timeout", "{}"))])
+    assert (
+        await judge("errors.failure-contained", **failure_with(other=timed_out))
+    ).verdict is PASS
+    quiet = recording(
+        [start, (0.5, b": still here\n\n")], end=EndKind.CLOSED_BY_HARNESS, end_at=1.6
+    )
+    assert (await judge("errors.failure-contained", **failure_with(other=quiet))).verdict is PASS
+    never = {
+        "snapshot_failure": dataclasses.replace(failure_with()["snapshot_failure"], failed_at=None)
+    }
+    assert (await judge("errors.snapshot-failure", **never)).verdict is Verdict.NOT_APPLICABLE
+    assert (await judge("errors.failure-contained", **never)).verdict is Verdict.NOT_APPLICABLE
 
 
 @pytest.mark.asyncio
