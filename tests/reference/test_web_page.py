@@ -272,3 +272,59 @@ def test_page_reads_a_stream_with_crlf_split_across_reads(
         body,
     )
     assert result == {"seen": ["snapshot"], "reason": "completed", "cuts": 3}
+
+
+def test_page_subscription_reconnect_table(page: Page, server: RunningServer) -> None:
+    """503 then a stream with a bad event and a timeout, then completion: what the page's
+    subscribeSse does after each, with fetch replaced by a script."""
+    progress = {
+        "billingRunId": "r",
+        "month": "2026-11",
+        "progress": None,
+        "isComplete": False,
+        "generatedAt": "2026-11-03T00:00:00Z",
+    }
+    snapshot = f"event: billing.invoice-send-progress\ndata: {json.dumps(progress)}\n\n"
+    complete = snapshot.replace('"isComplete": false', '"isComplete": true')
+    bad = "event: billing.invoice-send-progress\ndata: {oops\n\n"
+    timeout = (
+        'event: timeout\ndata: {"startedAt": "2026-11-03T00:00:00Z", '
+        '"timestamp": "2026-11-03T00:00:03Z", "timeoutMs": 3000}\n\n'
+    )
+    page.goto(page_url(server))
+    result = page.evaluate(
+        """async ([bodies]) => {
+          const answers = [
+            () => new Response(JSON.stringify({title: "Busy", status: 503}),
+              {status: 503, headers: {"Content-Type": "application/problem+json"}}),
+            ...bodies.map((body) => () => new Response(body,
+              {status: 200, headers: {"Content-Type": "text/event-stream"}})),
+          ];
+          const realFetch = window.fetch;
+          let calls = 0;
+          window.fetch = async () => answers[Math.min(calls++, answers.length - 1)]();
+          try {
+            return await new Promise((resolve) => {
+              const seen = [], errors = [], delays = [];
+              subscribeSse("http://example.invalid/stream", {
+                eventName: "billing.invoice-send-progress",
+                policy: {initialDelayMs: 20},
+                onEvent: (event) => seen.push(event.type),
+                onError: (error) => errors.push(error.kind),
+                onReconnect: (attempt, delay) => delays.push([attempt, delay]),
+                onClose: (ending) => resolve({seen, errors, delays, calls, reason: ending.reason}),
+              });
+            });
+          } finally {
+            window.fetch = realFetch;
+          }
+        }""",
+        [[bad + snapshot + timeout + snapshot, complete]],
+    )
+    assert result["reason"] == "completed"
+    assert result["calls"] == 3
+    assert result["seen"] == ["snapshot", "timeout", "snapshot"]  # nothing read after the timeout
+    assert result["errors"] == ["status", "invalid"]
+    [[attempt, delay]] = result["delays"]  # the timeout reconnects at once, without backoff
+    assert attempt == 1
+    assert 16 <= delay <= 24  # 20 ms ± 20 %
