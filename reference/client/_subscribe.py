@@ -158,9 +158,15 @@ class Subscription(Generic[P]):
 
     async def wait(self) -> Ending:
         """Wait for the end; re-raises an exception raised by a callback."""
-        if self._task is None:
+        task = self._task
+        if task is None:
             raise RuntimeError("the subscription was not started")
-        return await asyncio.shield(self._task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled() and self._close_requested:
+                return Ending(EndReason.CLOSED)  # closed before it ever ran
+            raise
 
     async def close(self) -> None:
         """Cancel the open request and any pending reconnection (CLI-12); on_close still runs."""
@@ -172,6 +178,9 @@ class Subscription(Generic[P]):
         if task is asyncio.current_task():
             return  # called from a callback: the cancellation lands at the task's next await
         await asyncio.wait([task])
+        if task.cancelled():
+            # Cancelled before its first step, so _main never ran: on_close is still owed.
+            await _call(self._on_close, Ending(EndReason.CLOSED))
 
     async def __aenter__(self) -> Subscription[P]:
         self.start()

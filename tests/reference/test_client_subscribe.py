@@ -428,6 +428,18 @@ async def test_close_cancels_a_pending_reconnection() -> None:
 
 
 @pytest.mark.asyncio
+async def test_close_at_once_still_reports_the_end() -> None:
+    script = Script([lambda: stream(COMPLETE)])
+    endings: list[Ending] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(script.handler)) as client:
+        subscription = subscribe_sse(URL, client=client, on_close=endings.append)
+        await subscription.close()  # before the task ran a single step
+        assert await subscription.wait() == Ending(EndReason.CLOSED)
+    assert endings == [Ending(EndReason.CLOSED)]
+    assert script.requests == []
+
+
+@pytest.mark.asyncio
 async def test_close_from_a_callback_cancels_the_open_request() -> None:
     script = Script([lambda: stream(SNAPSHOT, hang=True)])
     async with httpx.AsyncClient(transport=httpx.MockTransport(script.handler)) as client:
