@@ -486,6 +486,15 @@ def _finish(
 
 def run_list_command(args: argparse.Namespace) -> int:
     try:
+        return _list(args)
+    except BrokenPipeError:
+        # `ssegate list | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    try:
         chosen, _ = select_checks(all_checks(), _split(args.select), [])
     except UsageError as exc:
         print(f"ssegate list: error: {exc}", file=sys.stderr)

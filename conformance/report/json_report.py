@@ -25,6 +25,15 @@ __all__ = ["REPORT_SCHEMA_ID", "build_report", "report_schema", "validate_report
 
 REPORT_SCHEMA_ID = "https://ssegate.dev/contracts/ssegate.report/v1.json"
 REPORT_VERSION = 1
+# Contract versions the checks validate against besides the profile's payload contract.
+FIXED_CONTRACTS = (
+    "sse.heartbeat@1",
+    "sse.timeout@1",
+    "sse.error@1",
+    "problem@1",
+    "billing.create-run-response@1",
+    "control.describe@1",
+)
 
 
 def suite_version() -> str:
@@ -107,6 +116,7 @@ def build_report(outcome: RunOutcome) -> dict[str, Any]:
         "contracts": {
             "declared": f"{profile.contract_name}@{profile.contract_major}" if profile else None,
             "judgedAgainst": judged,
+            "used": sorted({*FIXED_CONTRACTS, *([judged] if judged else [])}),
         },
         "server": server,
         "settings": {

@@ -76,6 +76,11 @@ def test_a_green_report_validates_and_lists_every_check() -> None:
     assert document["summary"]["conformant"] is True
     assert document["requirements"]["HB-2"]["level"] == "MUST"
     assert document["transcripts"]["idle"]["lines"][0]["kind"] == "headers"
+    from conformance.contracts.catalog import get_contract, parse_contract_ref
+
+    assert "billing.invoice-send-progress@1" in document["contracts"]["used"]
+    for ref in document["contracts"]["used"]:
+        get_contract(*parse_contract_ref(ref))
     text = rendered(json.loads(json.dumps(document)))
     for check in all_checks():
         assert check.id in text
