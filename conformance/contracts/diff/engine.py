@@ -148,6 +148,10 @@ def _where(where: str) -> str:
     return f"`{where}`" if where else "the payload"
 
 
+def _valued(where: str, values: str) -> str:
+    return f"payloads whose `{where}` is {values}" if where else f"payload values {values}"
+
+
 def _child(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
@@ -668,7 +672,7 @@ class _Engine:
                     + (" (x-extensible-enum)" if extensible else ""),
                     OK,
                     forward,
-                    forward_clause=f"payloads whose {_where(where)} is {show(added)}",
+                    forward_clause=_valued(where, show(added)),
                     note=note,
                 )
             )
@@ -681,7 +685,7 @@ class _Engine:
                     f"{_where(where)} loses enum value(s) {show(removed)}",
                     NO if live else OK,
                     OK,
-                    backward_clause=f"payloads whose {_where(where)} is {show(removed)}",
+                    backward_clause=_valued(where, show(removed)),
                 )
             )
         return out
@@ -1647,10 +1651,8 @@ class _Engine:
         at = f"{ptr}/not"
         if "not" in o and "not" in n:
             # not S accepts the complement of S: widening S narrows the outer schema.
-            return [
-                f.swapped()
-                for f in self.compare(_Node(o["not"], po), _Node(n["not"], pn), at, where)
-            ]
+            inner = self.compare(_Node(o["not"], po), _Node(n["not"], pn), at, where)
+            return [self._negated(f) for f in inner]
         added = "not" in n
         body = n["not"] if added else o["not"]
         empty = _is_false(body)
@@ -1666,6 +1668,21 @@ class _Engine:
                 forward_clause=f"{_where(where)} values the old not schema excluded",
             )
         ]
+
+    def _negated(self, finding: Finding) -> Finding:
+        """A finding inside ``not``: directions exchange, and so do the reasons."""
+        swapped = finding.swapped()
+        clause = f"values the schema under `not` now treats differently ({finding.message})"
+        return Finding(
+            rule=swapped.rule,
+            pointer=swapped.pointer,
+            message=f"inside not: {finding.message}",
+            backward=swapped.backward,
+            forward=swapped.forward,
+            backward_reason=self._reason(True, swapped.backward, clause),
+            forward_reason=self._reason(False, swapped.forward, clause),
+            note=swapped.note,
+        )
 
     def _conditional(
         self,

@@ -254,6 +254,19 @@ def edit_union(node: dict[str, Any], draw: Draw) -> str | None:
             return f"remove anyOf branch {index}"
         node["anyOf"] = [*branches, copy.deepcopy(draw(st.sampled_from(MEMBER_SCHEMAS)))]
         return "add anyOf branch"
+    if "oneOf" in node:
+        branches = list(node["oneOf"])
+        if len(branches) > 1 and draw(st.booleans()):
+            index = draw(st.integers(0, len(branches) - 1))
+            del branches[index]
+            node["oneOf"] = branches
+            return f"remove oneOf branch {index}"
+        extra = copy.deepcopy(draw(st.sampled_from(MEMBER_SCHEMAS)))
+        if draw(st.booleans()) and isinstance(branches[0], dict) and "properties" in branches[0]:
+            extra = copy.deepcopy(branches[0])
+            extra["properties"]["k"] = {"const": draw(st.sampled_from(("c", "a")))}
+        node["oneOf"] = [*branches, extra]
+        return "add oneOf branch"
     if "allOf" in node:
         node["allOf"] = node["allOf"][:-1]
         return "remove allOf member"
@@ -265,6 +278,21 @@ def edit_union(node: dict[str, Any], draw: Draw) -> str | None:
         del node[key]
     node["anyOf"] = [inner, {"type": "null"}]
     return "wrap in anyOf with null"
+
+
+def edit_pattern_properties(node: dict[str, Any], draw: Draw) -> str | None:
+    if "properties" not in node and node.get("type") != "object":
+        return None
+    patterns = dict(node.get("patternProperties", {}))
+    if patterns and draw(st.booleans()):
+        drop = draw(st.sampled_from(sorted(patterns)))
+        del patterns[drop]
+        node["patternProperties"] = patterns
+        return f"remove patternProperties {drop}"
+    pattern = draw(st.sampled_from(("^x-", "^[a-z]+$", "Count$")))
+    patterns[pattern] = copy.deepcopy(draw(st.sampled_from(MEMBER_SCHEMAS)))
+    node["patternProperties"] = patterns
+    return f"set patternProperties {pattern}"
 
 
 def edit_not(node: dict[str, Any], draw: Draw) -> str | None:
@@ -300,6 +328,7 @@ EDITS: tuple[Callable[[dict[str, Any], Draw], str | None], ...] = (
     edit_pattern,
     edit_additional,
     edit_union,
+    edit_pattern_properties,
     edit_not,
     edit_unique,
     edit_description,
