@@ -33,7 +33,14 @@ from conformance.model import Check, Finding, Level
 from conformance.recorder import EndKind, Recording, StreamRecorder
 from conformance.session import HEADERS_ALLOWANCE_S, Exchange, Session
 
-__all__ = ["LoadObservation", "LoadSettings", "StreamFigures", "load_checks", "percentiles"]
+__all__ = [
+    "LoadObservation",
+    "LoadSettings",
+    "StreamFigures",
+    "load_checks",
+    "percentiles",
+    "stream_figures",
+]
 
 # Streams per billing run: a load run looks like many users watching a few runs.
 _STREAMS_PER_RUN = 10
@@ -99,9 +106,10 @@ class LoadObservation:
     streams: list[StreamFigures] = field(default_factory=list)
 
 
-def _figures(
+def stream_figures(
     index: int, recording: Recording, *, event: str, heartbeat_ms: int, held_s: float
 ) -> StreamFigures:
+    """The timings of one load stream, and whether (and why) it counts as dropped."""
     start = recording.headers_at
     headers_ms = None if start is None else round(start * 1000.0, 1)
     events = recording.events()
@@ -204,7 +212,7 @@ async def _observe(session: Session, settings: LoadSettings) -> LoadObservation:
         await client.aclose()
     recordings = [r.recording for r in recorders]
     observation.streams = [
-        _figures(
+        stream_figures(
             i,
             recording,
             event=profile.event,
