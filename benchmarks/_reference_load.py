@@ -165,14 +165,25 @@ async def open_stream(port: int, path: str, token: str, workspace: str) -> Strea
 
 
 async def open_many(
-    count: int, port: int, paths: list[str], token: str, workspace: str, batch: int = 100
+    count: int,
+    port: int,
+    paths: list[str],
+    token: str,
+    workspace: str,
+    batch: int = 100,
+    give_up_after: float = 300.0,
 ) -> tuple[list[StreamProtocol], int]:
     """Open ``count`` streams, ``batch`` at a time, spread round-robin over ``paths``.
 
-    Returns the streams that opened and how many failed to (reported, not hidden)."""
+    Returns the streams that opened and how many failed to (reported, not hidden). Stops starting
+    new batches after ``give_up_after`` seconds, so a saturated server yields a figure, not a hang.
+    """
     streams: list[StreamProtocol] = []
     failed = 0
+    deadline = time.monotonic() + give_up_after
     for first in range(0, count, batch):
+        if time.monotonic() > deadline:
+            break
         size = min(batch, count - first)
         results = await asyncio.gather(
             *(

@@ -99,7 +99,7 @@ async def run(levels: list[int], window: float, runs: int) -> None:
         for level in levels:
             began = time.monotonic()
             opened, failed = await open_many(
-                level - len(streams), server.port, paths, token, workspace_id
+                level - len(streams), server.port, paths, token, workspace_id, give_up_after=240
             )
             streams += opened
             failed_opens += failed

@@ -50,5 +50,5 @@ class LoopClock:
 
 def rfc3339(moment: datetime) -> str:
     """An RFC 3339 UTC date-time ending in ``Z`` with millisecond precision (HB-1, END-1)."""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    # isoformat is implemented in C; strftime-style formatting cost ~10x more per heartbeat.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"

@@ -41,7 +41,11 @@ def encode_frame(frame: Frame) -> bytes:
     if isinstance(frame, DataEvent):
         return format_sse_event(event=frame.event, data_str=frame.data)
     if isinstance(frame, Heartbeat):
-        return _json_event("heartbeat", {"timestamp": rfc3339(frame.timestamp)})
+        # The hottest path at 10,000 streams: an RFC 3339 string needs no JSON escaping, so the
+        # document is formatted directly instead of through json.dumps.
+        return format_sse_event(
+            event="heartbeat", data_str=f'{{"timestamp":"{rfc3339(frame.timestamp)}"}}'
+        )
     if isinstance(frame, Timeout):
         return _json_event(
             "timeout",
