@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 import pytest
 from conftest import REPO, RunningServer
@@ -42,7 +41,7 @@ def payload(expected: int, pending: int, queued: int, **counts: int) -> SendProg
             "month": "2026-11",
             "progress": progress,
             "isComplete": complete,
-            "generatedAt": datetime(2026, 11, 3, tzinfo=UTC).isoformat(),
+            "generatedAt": "2026-11-03T00:00:00Z",
         }
     )
 
