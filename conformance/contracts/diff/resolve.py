@@ -92,7 +92,31 @@ def load_documents(
     base = main.get("$id", main_uri) if isinstance(main, dict) else main_uri
     if not isinstance(base, str):
         base = main_uri
-    return LoadedSchema(label=label, schema=main, resolver=registry.resolver(base_uri=base))
+    resolver = registry.resolver(base_uri=base)
+    _check_refs(main, resolver, label, "")
+    return LoadedSchema(label=label, schema=main, resolver=resolver)
+
+
+_DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})
+
+
+def _check_refs(schema: Any, resolver: Resolver[Any], label: str, pointer: str) -> None:
+    """Resolve every ``$ref`` of the document up front, so a broken one is an error even where
+    the comparison would not need to follow it (rule 47: an unresolvable reference is a tool
+    error, never a finding)."""
+    if isinstance(schema, list):
+        for index, item in enumerate(schema):
+            _check_refs(item, resolver, label, f"{pointer}/{index}")
+        return
+    if not isinstance(schema, dict):
+        return
+    resolver = enter(resolver, schema)
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        lookup(resolver, ref, label, pointer)
+    for key, value in schema.items():
+        if key not in _DATA_KEYWORDS:
+            _check_refs(value, resolver, label, f"{pointer}/{key}")
 
 
 def _neighbours(path: Path) -> list[Path]:
