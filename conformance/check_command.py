@@ -24,6 +24,12 @@ from rich.console import Console
 
 from conformance.baseline import Baseline, BaselineError, apply_baseline, load_baseline
 from conformance.checks import all_checks
+from conformance.contracts.catalog import (
+    ContractRefError,
+    UnknownContractError,
+    get_contract,
+    parse_contract_ref,
+)
 from conformance.errors import SetupError
 from conformance.load import LoadSettings, load_checks
 from conformance.model import Check, CheckResult, Verdict
@@ -125,6 +131,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         default=None,
         help="a SHOULD broken (WARN) fails the run [SSEGATE_STRICT]",
+    )
+    check.add_argument(
+        "--contract",
+        metavar="NAME@MAJOR",
+        help="judge data payloads against this contract version instead of the one the server "
+        "declares, e.g. billing.invoice-send-progress@2 (docs/contract-review.md) "
+        "[SSEGATE_CONTRACT]",
     )
     check.add_argument(
         "--tolerance-ms",
@@ -272,6 +285,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "select": _split(args.select) or _env_list("SSEGATE_SELECT"),
         "exclude": _split(args.exclude) or _env_list("SSEGATE_EXCLUDE"),
         "strict": args.strict if args.strict is not None else _env_bool("SSEGATE_STRICT"),
+        "contract": _contract(getattr(args, "contract", None) or _env("SSEGATE_CONTRACT")),
         "tolerance_ms": _number(args.tolerance_ms, "SSEGATE_TOLERANCE_MS", float, "number of ms"),
         "tolerance_ratio": _number(args.tolerance_ratio, "SSEGATE_TOLERANCE_RATIO", float, "ratio"),
         "report_json": args.report_json or _env("SSEGATE_REPORT_JSON"),
@@ -315,6 +329,18 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _contract(value: str | None) -> tuple[str, int] | None:
+    """--contract NAME@MAJOR: a contract version the catalog knows (contract review, issue 5)."""
+    if value is None:
+        return None
+    try:
+        name, major = parse_contract_ref(value)
+        get_contract(name, major)
+    except (ContractRefError, UnknownContractError) as exc:
+        raise UsageError(f"--contract: {exc}") from exc
+    return name, major
+
+
 def _split(values: Sequence[str] | None) -> list[str]:
     return [part for value in values or () for part in re.split(r"[,\s]+", value) if part]
 
@@ -340,6 +366,7 @@ def _settings(
         tolerance=_tolerance(options),
         strict=bool(options["strict"]),
         jobs=options["jobs"] or 0,
+        contract_override=options.get("contract"),
     )
 
 
