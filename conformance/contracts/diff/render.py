@@ -48,6 +48,13 @@ class Review:
         return found
 
 
+def _level_word(finding: Finding, mode: Mode, review: Review) -> str:
+    """Upper case when the finding can fail the review; lower case in a new major version,
+    where breaking changes are expected and only inform."""
+    word = _LEVEL_WORD[finding.level(mode)]
+    return word if review.gating else word.lower()
+
+
 def _answer(verdict: Verdict) -> str:
     if verdict is Verdict.COMPATIBLE:
         return "yes"
@@ -126,9 +133,9 @@ def _text(reviews: Sequence[Review], mode: Mode, policy: Policy, passed: bool) -
             )
         if review.diff is not None:
             for finding in _sorted(review.diff.findings, mode):
-                level = finding.level(mode)
+                word = _level_word(finding, mode, review)
                 lines.append(
-                    f"  {_LEVEL_WORD[level]:<8} {finding.rule} at {finding.pointer or '/'}"
+                    f"  {word:<8} {finding.rule} at {finding.pointer or '/'}"
                     f"  [B {_MARK[finding.backward]} F {_MARK[finding.forward]}]"
                 )
                 lines.append(f"           {finding.message}")
@@ -182,7 +189,7 @@ def _markdown(reviews: Sequence[Review], mode: Mode, policy: Policy, passed: boo
         for finding in _sorted(review.diff.findings, mode):
             why = "; ".join(r for r in (finding.backward_reason, finding.forward_reason) if r)
             lines.append(
-                f"| {_LEVEL_WORD[finding.level(mode)]} | `{finding.rule}` | "
+                f"| {_level_word(finding, mode, review)} | `{finding.rule}` | "
                 f"`{finding.pointer or '/'}` "
                 f"| {_MARK[finding.backward]} | {_MARK[finding.forward]} | "
                 f"{_cell(finding.message)} "

@@ -219,7 +219,7 @@ def test_check_new_major_version_justified_by_breaking_changes(
     assert f"`{folder_name}/v2.json` (added) vs `{folder_name}/v1.json`" in out
     assert "`contract-added`" in out
     assert "major-version-bumped-without-break" not in out
-    assert "| BREAKING | `required-property-added`" in out
+    assert "| breaking | `required-property-added`" in out  # expected in a new major
 
 
 def test_check_needless_major_version_is_a_warning(
