@@ -91,7 +91,7 @@ def run_diff(args: argparse.Namespace) -> int:
     except RecursionError:
         return _fail("the schemas nest too deeply to compare")
     ok = result.compatible(mode)
-    review = Review(path=str(args.new), status="compared", diff=result, compared_with=str(args.old))
+    review = Review(path=str(args.new), status="new", diff=result, compared_with=str(args.old))
     sys.stdout.write(render([review], args.format, mode, policy, ok))
     return EXIT_OK if ok else EXIT_INCOMPATIBLE
 
