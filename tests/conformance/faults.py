@@ -135,8 +135,9 @@ FAULTS: tuple[Fault, ...] = (
         "duplicate-emission",
         "CHG-2",
         "change.no-repeat",
-        "change.coalescing",
-        "a repeated state is also out of the order in which states became visible",
+        "change.coalescing end.completion",
+        "a repeated state is also out of the order in which states became visible, and the "
+        "repeated complete snapshot follows the complete snapshot",
     ),
     _fault(
         "change-missed",
@@ -328,6 +329,8 @@ RACY_HARNESS_ISSUES: dict[str, str] = {
     "change was made': the state arrived before the set-deliveries response",
     "errors.snapshot-failure": "'none observed within -895 ms after the failure (clean-eof)': "
     "the error event and the end arrived before the fail-next-snapshot response",
+    "end.completion": "'no complete snapshot after `complete` (events after it: [])': the "
+    "complete snapshot and the end arrived before the complete response",
     "errors.failure-contained": "'the other stream ended (clean-eof)' when the observation's "
     "windows, measured from a late control response, outlast the other stream",
 }

@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 SERVER = HERE / "servers" / "snapshot_server.py"
 SECRET = "truthfulness-secret"
 # Short timings (TERM-2 order kept): the suite waits about timeoutMs per run.
-TIMINGS = ("--interval-ms", "200", "--heartbeat-ms", "1000", "--timeout-ms", "3000")
+# timeoutMs is no multiple of heartbeatMs, so no heartbeat falls due together with the timeout.
+TIMINGS = ("--interval-ms", "200", "--heartbeat-ms", "800", "--timeout-ms", "3000")
 PARALLEL_RUNS = 3
 PROBLEMS = {"FAIL", "ERROR", "HARNESS-ERROR"}
 

@@ -73,7 +73,7 @@ FAULTS: dict[str, str] = {
     "change-missed": "the first change after the initial snapshot is recorded but not sent [CHG-1]",
     "generatedat-change-emitted": "the change key includes the stored revision that touch "
     "bumps, so a generatedAt-only change is sent [CHG-3]",
-    "change-late": "a detected change is sent intervalMs + tolerance + 100 ms late [CHG-4]",
+    "change-late": "a detected change is sent intervalMs + tolerance + 600 ms late [CHG-4]",
     "no-heartbeat": "no heartbeat at all [HB-2]",
     "heartbeat-slow": "heartbeats every 1.6 x heartbeatMs [HB-3]",
     "heartbeat-flood": "heartbeats every heartbeatMs / 4 [HB-3]",
@@ -119,7 +119,7 @@ FAULTS: dict[str, str] = {
     "[ERR-12]",
     "failure-spreads": "a failed snapshot fetch ends every stream of the run's workspace with "
     "an error event [ERR-17]",
-    "wrong-run-identity": "payloads name the current month, not the run's month [BIL-17]",
+    "wrong-run-identity": "payloads name the month before the run's month [BIL-17]",
     "describe-off-contract": "describe carries an undocumented member [CTL-3]",
     "features-undeclared": "describe declares no feature, but the optional operations work [CTL-4]",
     "data-not-json": "heartbeat data is a bare timestamp, not JSON [WF-7]",

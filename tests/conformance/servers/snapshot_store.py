@@ -158,9 +158,12 @@ class Store:
             progress = self._zero_progress()
         # BIL-15 with progress; BIL-16 without: complete iff the run has no invoices
         is_complete = bool(progress["isComplete"]) if progress is not None else run.expected == 0
+        month = run.month
+        if self.options.broken("wrong-run-identity"):
+            month = _month_before(month)
         payload: dict[str, Any] = {
             "billingRunId": run.run_id,  # BIL-17
-            "month": current_month() if self.options.broken("wrong-run-identity") else run.month,
+            "month": month,
             "progress": progress,
             "isComplete": is_complete,
             "generatedAt": utc_now_text(),
@@ -218,3 +221,9 @@ def secrets_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(
         hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest()
     )
+
+
+def _month_before(month: str) -> str:
+    """Only the wrong-run-identity fault: the month before, as a zero-based month slip gives."""
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"

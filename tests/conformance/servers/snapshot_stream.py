@@ -343,7 +343,9 @@ class SnapshotStream:
                     missed_one = True
                     continue
                 if options.broken("change-late"):
-                    delayed.append((now + late_by, payload))
+                    # later than the other late faults: the change's visibility is measured
+                    # when its control response arrives, which load can delay (TIME-2)
+                    delayed.append((now + late_by + 0.5, payload))
                     continue
                 if options.broken("unseen-state"):
                     unseen = _one_invoice_short(payload)
