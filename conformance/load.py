@@ -242,18 +242,18 @@ def _file_transcripts(
             session.exchanges[label] = Exchange(label, "GET", recordings[figures.index], started)
 
 
-def _observed(observation: LoadObservation) -> dict[str, Any]:
+def _observed(observation: LoadObservation, *metrics: str) -> dict[str, Any]:
+    """Stream counts and the percentiles of ``metrics`` (each check records its own)."""
     streams = observation.streams
+    values = {
+        "snapshotLatency": [s.snapshot_ms for s in streams if s.snapshot_ms is not None],
+        "heartbeatLateness": [v for s in streams for v in s.lateness_ms],
+        "headers": [s.headers_ms for s in streams if s.headers_ms is not None],
+    }
     return {
         "streams": len(streams),
         "heldS": round(observation.held_s, 3),
-        "percentilesMs": {
-            "snapshotLatency": percentiles(
-                [s.snapshot_ms for s in streams if s.snapshot_ms is not None]
-            ),
-            "heartbeatLateness": percentiles([v for s in streams for v in s.lateness_ms]),
-            "headers": percentiles([s.headers_ms for s in streams if s.headers_ms is not None]),
-        },
+        "percentilesMs": {metric: percentiles(values[metric]) for metric in metrics},
         "dropped": sum(1 for s in streams if s.dropped is not None),
     }
 
@@ -278,7 +278,8 @@ def load_checks(settings: LoadSettings) -> list[Check]:
                 bad.append(f"#{s.index}: first event {s.first_event!r}")
             elif s.snapshot_ms is None or s.snapshot_ms > latest:
                 bad.append(f"#{s.index}: snapshot at {s.snapshot_ms} ms")
-        stats = _observed(observation)["percentilesMs"]["snapshotLatency"]
+        observed = _observed(observation, "snapshotLatency", "headers")
+        stats = observed["percentilesMs"]["snapshotLatency"]
         return Finding(
             not bad,
             f"all {len(observation.streams)} streams: the data event first, within "
@@ -287,7 +288,7 @@ def load_checks(settings: LoadSettings) -> list[Check]:
             if bad
             else f"all got their snapshot; p50 {stats['p50']} ms, p99 {stats['p99']} ms, "
             f"max {stats['max']} ms",
-            observed={**_observed(observation), "wrong": bad[:20]},
+            observed={**observed, "wrong": bad[:20]},
             transcripts=_TRANSCRIPTS,
         )
 
@@ -299,7 +300,8 @@ def load_checks(settings: LoadSettings) -> list[Check]:
             for s in observation.streams
             if s.lateness_ms and max(s.lateness_ms) > allowed
         ]
-        stats = _observed(observation)["percentilesMs"]["heartbeatLateness"]
+        observed = _observed(observation, "heartbeatLateness")
+        stats = observed["percentilesMs"]["heartbeatLateness"]
         return Finding(
             not late,
             f"every heartbeat at most {allowed:.0f} ms late (heartbeatMs "
@@ -308,7 +310,7 @@ def load_checks(settings: LoadSettings) -> list[Check]:
             f"{len(late)} stream(s) late: {'; '.join(late[:5])}"
             if late
             else f"lateness p50 {stats['p50']} ms, p99 {stats['p99']} ms, max {stats['max']} ms",
-            observed={**_observed(observation), "late": late[:20]},
+            observed={**observed, "late": late[:20]},
             transcripts=_TRANSCRIPTS,
         )
 
@@ -320,7 +322,7 @@ def load_checks(settings: LoadSettings) -> list[Check]:
             f"all {len(observation.streams)} streams open for {observation.held_s:.1f} s or "
             "ended after a timeout or error event",
             f"{len(dropped)} dropped: {'; '.join(dropped[:5])}" if dropped else "none dropped",
-            observed={**_observed(observation), "droppedStreams": dropped[:20]},
+            observed={**_observed(observation, "headers"), "droppedStreams": dropped[:20]},
             transcripts=_TRANSCRIPTS,
         )
 

@@ -78,6 +78,13 @@ def _check_line(console: Console, check: Mapping[str, Any], width: int) -> None:
     if check.get("baseline"):
         line.append(f"  (baseline: {check['baseline']['status']})", style="bold")
     console.print(line, overflow="ellipsis", no_wrap=True)
+    # Load mode (conformance/load.py): the latency percentiles are the point of the run.
+    percentiles = check["observed"].get("percentilesMs")
+    if check["family"] == "load" and isinstance(percentiles, dict):
+        for metric, row in percentiles.items():
+            if isinstance(row, dict):
+                figures = ", ".join(f"{key} {row.get(key)}" for key in ("p50", "p95", "p99", "max"))
+                console.print(Text(f"{'':15}{metric}: {figures} ms", style="dim"))
 
 
 def _transcript_excerpt(transcript: Mapping[str, Any], limit: int) -> list[str]:

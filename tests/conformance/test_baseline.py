@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gate_runs import (
     FAULT_CHECK,
-    ROOT,
     STALE_CHECK,
     faulty_run,
     reference_run,
-    ssegate_argv,
     strip_baseline,
 )
 
@@ -26,6 +23,7 @@ from conformance.baseline import (
     parse_baseline,
 )
 from conformance.checks import all_checks
+from conformance.cli import main
 from conformance.report.json_report import validate_report
 
 KNOWN = [c.id for c in all_checks()]
@@ -165,19 +163,12 @@ def test_a_real_run_with_a_baseline_accepts_the_listed_failure_and_names_the_sta
 
 
 def test_an_unknown_id_in_the_file_is_a_usage_error_before_any_server_starts(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     baseline = tmp_path / "bl.txt"
     baseline.write_text("heartbeat.nope: typo\n", encoding="utf-8")
-    result = subprocess.run(
-        ssegate_argv("check", "--reference", "--expected-failures", str(baseline)),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "unknown check ID(s) heartbeat.nope" in result.stderr
-    assert "starting" not in result.stderr
-    assert "Traceback" not in result.stderr
+    assert main(["check", "--reference", "--expected-failures", str(baseline)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown check ID(s) heartbeat.nope" in err
+    assert "starting" not in err
+    assert "Traceback" not in err

@@ -6,7 +6,6 @@ junit-10 structure plus testcase properties), and parsed by the standard library
 
 from __future__ import annotations
 
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,13 @@ import pytest
 import xmlschema
 from gate_runs import (
     FAULT_CHECK,
-    ROOT,
     STALE_CHECK,
     faulty_run,
     reference_run,
-    ssegate_argv,
     strip_baseline,
 )
 
+from conformance.cli import main
 from conformance.report.junit import render_junit
 
 XSD = xmlschema.XMLSchema(Path(__file__).with_name("junit-10.xsd"))
@@ -150,22 +148,15 @@ def test_errors_and_characters_xml_cannot_hold() -> None:
     ],
 )
 def test_report_command_refuses_what_is_not_a_report(
-    tmp_path: Path, content: str | None, message: str
+    tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "report.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    result = subprocess.run(
-        ssegate_argv("report", str(path), "--format", "junit"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert main(["report", str(path), "--format", "junit"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_report_command_renders_to_a_file_and_applies_a_baseline(tmp_path: Path) -> None:
@@ -173,23 +164,7 @@ def test_report_command_renders_to_a_file_and_applies_a_baseline(tmp_path: Path)
     baseline = tmp_path / "bl.txt"
     baseline.write_text(f"{STALE_CHECK}: now passing\n", encoding="utf-8")
     out = tmp_path / "junit.xml"
-    result = subprocess.run(
-        ssegate_argv(
-            "report",
-            str(source),
-            "-f",
-            "junit",
-            "-o",
-            str(out),
-            "--expected-failures",
-            str(baseline),
-        ),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    argv = ["report", str(source), "-f", "junit", "-o", str(out)]
+    assert main([*argv, "--expected-failures", str(baseline)]) == 0
     case = _cases(_valid(out.read_text(encoding="utf-8")))[STALE_CHECK]
     assert case.find("failure[@type='stale-baseline']") is not None
