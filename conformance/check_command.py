@@ -311,6 +311,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         _url(options["base_url"], "BASE_URL")
     if options["control_url"]:
         _url(options["control_url"], "--control-url")
+    if options["serve"] and "{secret}" not in options["serve"] and not options["control_secret"]:
+        raise UsageError(
+            "--serve: put {secret} in the command (the harness picks one) or give the server's "
+            "secret with --control-secret"
+        )
     if options["base_url"] and not options["control_secret"]:
         raise UsageError("--control-secret (or SSEGATE_CONTROL_SECRET) is required with BASE_URL")
     if options["jobs"] is not None and options["jobs"] < 0:

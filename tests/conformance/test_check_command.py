@@ -34,7 +34,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         (["check", "--reference", "--tolerance-ratio", "1.5"], "tolerance"),
         (["check", "--reference", "--jobs", "-1"], "--jobs"),
         (["check", "--reference", "--timeout-ms", "0"], "--timeout-ms"),
-        (["check", "--serve", "my-server --port 8000"], "{port}"),
+        (["check", "--serve", "my-server --port 8000 --secret {secret}"], "{port}"),
+        (["check", "--serve", "my-server --port {port}"], "{secret}"),
         (["check", "--reference", "--report-json", "/nonexistent-dir/r.json"], "does not exist"),
     ],
 )
@@ -93,7 +94,9 @@ def test_an_unreachable_server_exits_3_and_still_writes_a_valid_report(
 def test_a_serve_command_that_dies_exits_3_with_its_output(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    command = f"{sys.executable} -c \"import sys; print('cannot bind'); sys.exit(5)\" {{port}}"
+    command = (
+        f"{sys.executable} -c \"import sys; print('cannot bind'); sys.exit(5)\" {{port}} {{secret}}"
+    )
     assert main(["check", "--serve", command]) == 3
     err = capsys.readouterr().err
     assert "exited with status 5" in err
