@@ -286,3 +286,24 @@ def test_check_outside_a_repository_is_a_usage_error(
     folder.mkdir(parents=True)
     assert main(["contracts", "check", "--against", "HEAD", "--contracts-dir", str(folder)]) == 2
     assert "git:" in capsys.readouterr().err
+
+
+def test_worked_example_in_the_docs_is_current(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/contract-review.md pastes this output; it must stay what the tool prints.
+    root = Path(__file__).resolve().parents[3]
+    doc = root / "docs" / "contract-review.md"
+    monkeypatch.chdir(root)  # the doc shows paths relative to the checkout
+    code = main(
+        [
+            "contracts",
+            "diff",
+            "contracts/billing.invoice-send-progress/v1.json",
+            "contracts/billing.invoice-send-progress/v2.json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "required-property-added" in out
+    assert out in doc.read_text(encoding="utf-8")
