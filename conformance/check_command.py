@@ -31,7 +31,7 @@ from conformance.contracts.catalog import (
     parse_contract_ref,
 )
 from conformance.errors import SetupError
-from conformance.load import LoadSettings, load_checks
+from conformance.load import LOAD_CHECK_IDS, LoadSettings, load_checks
 from conformance.model import Check, CheckResult, Verdict
 from conformance.report.console import render
 from conformance.report.json_report import build_report
@@ -171,7 +171,8 @@ def register(subparsers: Any) -> None:
         "--load",
         type=int,
         metavar="N",
-        help="also hold N concurrent streams and judge them (load.* checks) [SSEGATE_LOAD]",
+        help="load mode: hold N concurrent streams and judge them (the load.* checks; alone "
+        "unless --select adds others, so a partial run) [SSEGATE_LOAD]",
     )
     check.add_argument(
         "--load-duration",
@@ -407,7 +408,9 @@ def run_check_command(args: argparse.Namespace) -> int:
         renderings = _renderings(options)
         baseline = None
         if options["expected_failures"]:
-            baseline = load_baseline(Path(options["expected_failures"]), [c.id for c in universe])
+            # Load check IDs are always known: one baseline serves runs with and without --load.
+            known = {c.id for c in universe} | set(LOAD_CHECK_IDS)
+            baseline = load_baseline(Path(options["expected_failures"]), known)
     except (UsageError, BaselineError) as exc:
         err.print(f"ssegate check: error: {exc}")
         return EXIT_USAGE

@@ -34,6 +34,7 @@ from conformance.recorder import EndKind, Recording, StreamRecorder
 from conformance.session import HEADERS_ALLOWANCE_S, Exchange, Session
 
 __all__ = [
+    "LOAD_CHECK_IDS",
     "LoadObservation",
     "LoadSettings",
     "StreamFigures",
@@ -259,6 +260,7 @@ def _observed(observation: LoadObservation, *metrics: str) -> dict[str, Any]:
 
 
 _TRANSCRIPTS = (TRANSCRIPT_WORST_HEARTBEAT, TRANSCRIPT_SLOWEST_SNAPSHOT)
+LOAD_CHECK_IDS = ("load.snapshots", "load.heartbeat-lateness", "load.no-drop")
 
 
 def load_checks(settings: LoadSettings) -> list[Check]:

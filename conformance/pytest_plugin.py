@@ -107,6 +107,7 @@ class SsegatePlugin:
         from conformance.baseline import BaselineError, load_baseline
         from conformance.check_command import UsageError, select_checks
         from conformance.checks import all_checks
+        from conformance.load import LOAD_CHECK_IDS
 
         self.config = config
         opt = config.option
@@ -120,9 +121,8 @@ class SsegatePlugin:
         self.baseline: Baseline | None = None
         if opt.ssegate_expected_failures:
             try:
-                self.baseline = load_baseline(
-                    Path(opt.ssegate_expected_failures), [c.id for c in self.universe]
-                )
+                known = {c.id for c in self.universe} | set(LOAD_CHECK_IDS)
+                self.baseline = load_baseline(Path(opt.ssegate_expected_failures), known)
             except BaselineError as exc:
                 raise pytest.UsageError(f"ssegate: {exc}") from exc
         self.report: dict[str, Any] | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.baseline import BaselineError, apply_baseline, load_baseline
+from conformance.load import LOAD_CHECK_IDS
 from conformance.report.html import render_html
 from conformance.report.json_report import validate_report
 from conformance.report.junit import render_junit
@@ -81,7 +82,8 @@ def run_report_command(args: argparse.Namespace) -> int:
         )
         return _error(f"{str(path)!r} is not an ssegate report (ssegate.report@1): {shown}")
     if args.expected_failures:
-        known = [c["id"] for c in document["checks"]] + list(document["settings"]["excluded"])
+        known = {c["id"] for c in document["checks"]} | set(document["settings"]["excluded"])
+        known |= set(LOAD_CHECK_IDS)
         try:
             baseline = load_baseline(Path(args.expected_failures), known)
         except BaselineError as exc:

@@ -172,3 +172,15 @@ def test_an_unknown_id_in_the_file_is_a_usage_error_before_any_server_starts(
     assert "unknown check ID(s) heartbeat.nope" in err
     assert "starting" not in err
     assert "Traceback" not in err
+
+
+def test_one_baseline_serves_runs_with_and_without_load_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "bl.txt"
+    baseline.write_text("load.heartbeat-lateness: our GC, issue 40\n", encoding="utf-8")
+    out = tmp_path / "r.md"
+    source = str(reference_run().folder / "report.json")
+    argv = ["report", source, "-f", "markdown", "-o", str(out), "--expected-failures"]
+    assert main([*argv, str(baseline)]) == 0, capsys.readouterr().err
+    assert out.read_text(encoding="utf-8").startswith("## ")
