@@ -80,8 +80,8 @@ def render_markdown(report: Mapping[str, Any], *, max_chars: int = MAX_CHARS) ->
     ]
     if settings["partial"]:
         lines += [
-            f"> **Partial run**: {len(settings['excluded'])} check(s) excluded by "
-            "`--select`/`--exclude`; a partial run is never reported as conformant.",
+            f"> **Partial run**: {len(settings['excluded'])} check(s) excluded (`--select`/"
+            "`--exclude`, or a load run); a partial run is never reported as conformant.",
             "",
         ]
     if report.get("setupError"):
