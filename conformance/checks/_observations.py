@@ -147,11 +147,22 @@ async def idle(session: Session) -> RunStream:
 
 @dataclass(frozen=True, slots=True)
 class ChangeStep:
-    """One change the harness made: what it set, when it became visible (TIME-2), the state."""
+    """One change the harness made: what it set, when it became visible (TIME-2), the state.
+
+    ``sent_at`` is when the control request was sent. The server applies the change before it
+    answers (CTL-13), so the stream may show the change before the answer reaches the harness:
+    "after the change" means after ``sent_at``; latencies are measured from ``visible_at``.
+    """
 
     label: str
     visible_at: float  # session clock, seconds
     state: RunState
+    sent_at: float | None = None
+
+    @property
+    def since(self) -> float:
+        """The earliest moment an effect of this change can be observed."""
+        return self.visible_at if self.sent_at is None else self.sent_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +196,18 @@ async def changes(session: Session) -> ChangeObservation:
         for number, counts in enumerate(_CHANGE_SCRIPT, start=1):
             if not started or recorder.recording.end is not None:
                 break
+            sent_at = session.clock()
             visible_at = await session.control.set_deliveries(run.billing_run_id, counts)
             state = RunState(state.invoice_count, True, counts)
-            steps.append(ChangeStep(f"change {number}", visible_at, state))
+            steps.append(ChangeStep(f"change {number}", visible_at, state, sent_at))
             await recorder.wait_for(
                 _has_data(seen + 1, session.profile.event), _window_s(session, interval)
             )
             seen = _data_count(session, exchange.recording)
         if started and recorder.recording.end is None:
+            sent_at = session.clock()
             completed_at = await session.control.complete(run.billing_run_id)
-            steps.append(ChangeStep("complete", completed_at, state.completed()))
+            steps.append(ChangeStep("complete", completed_at, state.completed(), sent_at))
             # END-5: the complete snapshot within one interval, then the end within tolerance.
             await recorder.wait_end(
                 _window_s(session, interval) + _s(session.tolerance.of(interval))
@@ -220,8 +233,10 @@ async def coalesce(session: Session) -> ChangeObservation:
                 RunStream(workspace, run, RunState(6, True, initial), exchange)
             )
         for number, counts in enumerate(script, start=1):
+            sent_at = session.clock()
             visible_at = await session.control.set_deliveries(run.billing_run_id, counts)
-            steps.append(ChangeStep(f"change {number}", visible_at, RunState(6, True, counts)))
+            state = RunState(6, True, counts)
+            steps.append(ChangeStep(f"change {number}", visible_at, state, sent_at))
         last_key = change_key(steps[-1].state.payload_state())
 
         def latest_sent(recording: Recording) -> bool:
@@ -487,6 +502,7 @@ class FailureObservation:
     failing: RunStream
     other: RunStream
     failed_at: float | None  # when fail-next-snapshot became visible (None: never called)
+    failure_sent_at: float | None = None  # when it was sent (see ChangeStep)
 
 
 async def snapshot_failure(session: Session) -> FailureObservation:
@@ -514,9 +530,10 @@ async def snapshot_failure(session: Session) -> FailureObservation:
             _wait_initial(session, failing, "failure/failing"),
             _wait_initial(session, other, "failure/other"),
         )
-        failed_at = None
+        failed_at = failure_sent_at = None
         # Without the initial snapshots there is no running stream whose fetch could fail.
         if all(started):
+            failure_sent_at = session.clock()
             failed_at = await session.control.fail_next_snapshot(runs[0].billing_run_id)
             await failing.wait_end(window + _s(session.tolerance.of(interval)))
             remaining = (
@@ -529,6 +546,7 @@ async def snapshot_failure(session: Session) -> FailureObservation:
         RunStream(workspace, runs[0], state, failing_exchange),
         RunStream(workspace, runs[1], state, other_exchange),
         failed_at,
+        failure_sent_at,
     )
 
 

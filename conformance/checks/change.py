@@ -91,7 +91,7 @@ async def emitted_in_time(session: Session) -> Finding:
         timed = _carrier(seen, index, session.profile.event)
         visible = exchange.relative(step.visible_at)
         if timed is None:
-            watched = (exchange.recording.end_at or visible) - visible
+            watched = max(0.0, (exchange.recording.end_at or visible) - visible)
             problems.append(f"{step.label}: none observed within {watched * 1000:.0f} ms")
             continue
         latency = max(0.0, round((timed.at - visible) * 1000.0, 1))

@@ -240,7 +240,8 @@ async def completion(session: Session) -> Finding:
     completed_rel = exchange.relative(seen.completed_at)
     expected_state = completes[-1].state.payload_state()
     limit = session.tolerance.latest(session.profile.interval_ms)
-    after = [t for t in recording.events() if t.at >= completed_rel]
+    # The complete snapshot may overtake the `complete` response (CTL-13): look from the request.
+    after = [t for t in recording.events() if t.at >= exchange.relative(completes[-1].since)]
     complete = [
         t
         for t in after
@@ -253,7 +254,7 @@ async def completion(session: Session) -> Finding:
         names = [t.item.name for t in after]
         problems.append(f"no complete snapshot after `complete` (events after it: {names})")
     else:
-        latency = round((complete[0].at - completed_rel) * 1000.0, 1)
+        latency = max(0.0, round((complete[0].at - completed_rel) * 1000.0, 1))
         observed["snapshotAfterCompleteMs"] = latency
         if latency > limit:
             problems.append(

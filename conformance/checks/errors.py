@@ -368,17 +368,19 @@ async def snapshot_failure_check(session: Session) -> Finding:
     recording = exchange.recording
     limit = session.tolerance.latest(session.profile.interval_ms)
     failed = exchange.relative(seen.failed_at)
-    errors = [t for t in recording.events("error") if t.at >= failed]
+    # The error event may overtake the control response (CTL-13): look from the request.
+    since = exchange.relative(seen.failure_sent_at if seen.failure_sent_at else seen.failed_at)
+    errors = [t for t in recording.events("error") if t.at >= since]
     if not errors:
         return Finding(
             False,
             f"error event within {limit:.0f} ms",
             f"none observed within "
-            f"{watched_ms(recording) - ms_since_start(recording, failed):.0f} ms "
+            f"{max(0.0, watched_ms(recording) - ms_since_start(recording, since)):.0f} ms "
             f"after the failure ({recording.end.value if recording.end else 'open'})",
             transcripts=(exchange.label,),
         )
-    latency = round((errors[0].at - failed) * 1000.0, 1)
+    latency = max(0.0, round((errors[0].at - failed) * 1000.0, 1))
     problems = []
     if latency > limit:
         problems.append(f"error event {latency:.0f} ms after the failure")
@@ -500,7 +502,7 @@ async def failure_contained(session: Session) -> Finding:
         raise NotApplicable("no initial snapshot came, so no fetch was made to fail")
     other = seen.other.exchange
     recording = other.recording
-    failed = other.relative(seen.failed_at)
+    failed = other.relative(seen.failure_sent_at if seen.failure_sent_at else seen.failed_at)
     after = [t.item.name for t in recording.events() if t.at > failed]
     arrivals = [at for at in recording.arrivals if at > failed]
     problems = []

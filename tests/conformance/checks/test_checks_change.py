@@ -259,3 +259,21 @@ async def test_second_stream_without_its_own_snapshot_fails() -> None:
         )
     }
     assert (await judge("snapshot.fresh-per-request", **override)).verdict is FAIL
+
+
+@pytest.mark.asyncio
+async def test_a_complete_snapshot_overtaking_the_complete_response_counts() -> None:
+    """CTL-13: the effect precedes the response, so the stream may show it first."""
+    base = changes_observation()
+    steps = list(base.steps)
+    steps[-1] = dataclasses.replace(steps[-1], sent_at=0.95, visible_at=1.3)
+    run = base.stream.run
+    script = [(0.02, data_frame(run, base.stream.state))]
+    script += [(step.visible_at + 0.15, data_frame(run, step.state)) for step in base.steps[:-1]]
+    script += [(1.1, data_frame(run, base.steps[-1].state))]
+    observation = dataclasses.replace(
+        changes_observation(script_override=script), steps=tuple(steps), completed_at=1.3
+    )
+    result = await judge("end.completion", changes=observation)
+    assert result.verdict is PASS, result
+    assert result.observed["snapshotAfterCompleteMs"] == 0.0

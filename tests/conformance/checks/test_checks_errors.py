@@ -296,6 +296,13 @@ async def test_snapshot_failure_checks() -> None:
         [start, (0.5, b": still here\n\n")], end=EndKind.CLOSED_BY_HARNESS, end_at=1.6
     )
     assert (await judge("errors.failure-contained", **failure_with(other=quiet))).verdict is PASS
+    early = recording(
+        [start, (0.08, frame("error", '{"code": "snapshot_failed", "message": "x"}'))]
+    )
+    raced = dataclasses.replace(
+        failure_with(failing=early)["snapshot_failure"], failure_sent_at=0.05
+    )
+    assert (await judge("errors.snapshot-failure", snapshot_failure=raced)).verdict is PASS
     never = {
         "snapshot_failure": dataclasses.replace(failure_with()["snapshot_failure"], failed_at=None)
     }
