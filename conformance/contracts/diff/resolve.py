@@ -23,7 +23,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing import Registry, Resource
 from referencing._core import Resolver
-from referencing.exceptions import NoSuchResource, Unresolvable, Unretrievable
+from referencing.exceptions import (
+    CannotDetermineSpecification,
+    NoSuchResource,
+    Unresolvable,
+    Unretrievable,
+)
 from referencing.jsonschema import DRAFT202012
 
 __all__ = [
@@ -81,7 +86,7 @@ def load_documents(
     _check_schema(main, label)
     resources: list[tuple[str, Resource[Any]]] = []
     for uri, document in documents.items():
-        if uri != main_uri and not isinstance(document, dict):
+        if uri != main_uri and not _usable_neighbour(uri, document):
             continue
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
         resources.append((uri, resource))
@@ -117,6 +122,24 @@ def _check_refs(schema: Any, resolver: Resolver[Any], label: str, pointer: str) 
     for key, value in schema.items():
         if key not in _DATA_KEYWORDS:
             _check_refs(value, resolver, label, f"{pointer}/{key}")
+
+
+def _usable_neighbour(uri: str, document: Any) -> bool:
+    """A neighbour is only there to answer references; one that is not a well-formed 2020-12
+    schema (data files, other dialects, a non-string ``$id``) is left out rather than failing
+    the comparison of the file that was asked for."""
+    if not isinstance(document, dict):
+        return False
+    if not isinstance(document.get("$id", ""), str):
+        return False
+    try:
+        # No metaschema check here: it is the slowest step, and a neighbour only matters if a
+        # reference reaches it (the comparison then reads it like any subschema).
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        Registry().with_resource(uri, resource).crawl()
+    except (CannotDetermineSpecification, AttributeError, TypeError, ValueError, KeyError):
+        return False
+    return True
 
 
 def _neighbours(path: Path) -> list[Path]:

@@ -235,3 +235,14 @@ def test_one_of_with_a_discriminator_is_decided() -> None:
     assert all(f.rule != "one-of-not-disjoint" for f in result.findings)
     narrowed = _diff(old, widened)
     assert narrowed.backward is NO
+
+
+def test_unusable_neighbours_are_ignored(tmp_path: Path) -> None:
+    # Only the compared file must be a schema; data files and other dialects next to it must
+    # not break the comparison (they only matter if a reference reaches them).
+    path = _write(tmp_path, "a.json", {"type": "string"})
+    _write(tmp_path, "list.json", [1, 2])
+    _write(tmp_path, "bad-id.json", {"$id": 5})
+    _write(tmp_path, "other-dialect.json", {"$schema": "http://example.com/unknown"})
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    assert compare_schemas(load_file(path), load_file(path)).findings == ()
