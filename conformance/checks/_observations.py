@@ -102,7 +102,7 @@ def _stream_path(session: Session, run: BillingRun) -> str:
     return session.profile.stream_path(run.billing_run_id)
 
 
-async def _wait_initial(session: Session, recorder: StreamRecorder, label: str) -> bool:
+async def _wait_initial(session: Session, recorder: StreamRecorder) -> bool:
     """Wait for the initial snapshot; whether it came.
 
     Generous (three SNAP-3 windows): snapshot.prompt judges the timing on the idle stream, here
@@ -191,7 +191,7 @@ async def changes(session: Session) -> ChangeObservation:
     async with session.record(
         "changes", _stream_path(session, run), headers, duration_s=budget
     ) as (recorder, exchange):
-        started = await _wait_initial(session, recorder, "changes")
+        started = await _wait_initial(session, recorder)
         seen = _data_count(session, exchange.recording)
         for number, counts in enumerate(_CHANGE_SCRIPT, start=1):
             if not started or recorder.recording.end is not None:
@@ -228,7 +228,7 @@ async def coalesce(session: Session) -> ChangeObservation:
     async with session.record(
         "coalesce", _stream_path(session, run), headers, duration_s=budget
     ) as (recorder, exchange):
-        if not await _wait_initial(session, recorder, "coalesce"):
+        if not await _wait_initial(session, recorder):
             return ChangeObservation(
                 RunStream(workspace, run, RunState(6, True, initial), exchange)
             )
@@ -273,7 +273,7 @@ async def touch(session: Session) -> TouchObservation:
         recorder,
         exchange,
     ):
-        started = await _wait_initial(session, recorder, "touch")
+        started = await _wait_initial(session, recorder)
         for _ in range(3 if started else 0):
             touches.append(await session.control.touch(run.billing_run_id))
             await asyncio.sleep(_s(interval) / 2)
@@ -309,7 +309,7 @@ async def unsent(session: Session) -> RunStream:
     async with session.record(
         "unsent", _stream_path(session, run), headers, duration_s=window * 3
     ) as (recorder, exchange):
-        await _wait_initial(session, recorder, "unsent")
+        await _wait_initial(session, recorder)
     return RunStream(workspace, run, state, exchange)
 
 
@@ -333,7 +333,7 @@ async def reconnect(session: Session) -> ReconnectObservation:
         recorder,
         exchange,
     ):
-        await _wait_initial(session, recorder, "reconnect/first")
+        await _wait_initial(session, recorder)
         ids = [t.item.id for t in recorder.recording.events() if t.item.id]
         last_event_id = ids[-1] if ids else "1"
         second_headers = session.stream_headers(
@@ -346,7 +346,7 @@ async def reconnect(session: Session) -> ReconnectObservation:
             second,
             second_exchange,
         ):
-            await _wait_initial(session, second, "reconnect/second")
+            await _wait_initial(session, second)
     return ReconnectObservation(
         RunStream(workspace, run, state, exchange), second_exchange, last_event_id
     )
@@ -484,8 +484,8 @@ async def cross_workspace(session: Session) -> CrossObservation:
         ) as (rec_b, exchange_b),
     ):
         await asyncio.gather(
-            _wait_initial(session, rec_a, "cross/changed"),
-            _wait_initial(session, rec_b, "cross/other"),
+            _wait_initial(session, rec_a),
+            _wait_initial(session, rec_b),
         )
         for counts in ({"QUEUED": 3, "DELIVERED": 2}, {"QUEUED": 1, "DELIVERED": 3, "FAILED": 1}):
             changes.append(await session.control.set_deliveries(run_a.billing_run_id, counts))
@@ -527,8 +527,8 @@ async def snapshot_failure(session: Session) -> FailureObservation:
         ) as (other, other_exchange),
     ):
         started = await asyncio.gather(
-            _wait_initial(session, failing, "failure/failing"),
-            _wait_initial(session, other, "failure/other"),
+            _wait_initial(session, failing),
+            _wait_initial(session, other),
         )
         failed_at = failure_sent_at = None
         # Without the initial snapshots there is no running stream whose fetch could fail.
@@ -570,7 +570,7 @@ async def lifecycle(session: Session) -> LifecycleObservation:
         headers,
         duration_s=_window_s(session, interval) * 2,
     ) as (recorder, exchange):
-        await _wait_initial(session, recorder, "lifecycle")
+        await _wait_initial(session, recorder)
         before = await session.control.statistics(run.billing_run_id)
         await recorder.disconnect()
         disconnected_at = session.clock()
@@ -607,7 +607,7 @@ async def fallback(session: Session) -> FallbackObservation:
     async with session.record(
         "fallback/stream", _stream_path(session, run), headers, duration_s=window * 2
     ) as (recorder, exchange):
-        await _wait_initial(session, recorder, "fallback/stream")
+        await _wait_initial(session, recorder)
         fallback_exchange = await session.fetch(
             "fallback/get",
             session.profile.fallback_path(run.billing_run_id),
