@@ -172,7 +172,11 @@ async def non_member(session: Session) -> Finding:
 
 
 def _problem_issues(
-    status: int, content_type: str | None, body: str, tokens: Iterable[str]
+    status: int,
+    content_type: str | None,
+    body: str,
+    tokens: Iterable[str],
+    headers: Iterable[tuple[str, str]] = (),
 ) -> list[str]:
     issues = []
     essence = (content_type or "").split(";", 1)[0].strip().lower()
@@ -188,7 +192,12 @@ def _problem_issues(
             issues.append(f"{error.pointer or '/'}: {error.message}")
         if isinstance(payload.value, dict) and payload.value.get("status") != status:
             issues.append(f"status member {payload.value.get('status')!r} != {status}")
-    issues.extend("the bearer token is echoed" for token in tokens if token and token in body)
+    header_text = "\n".join(value for _, value in headers)
+    issues.extend(
+        "the bearer token is echoed"
+        for token in tokens
+        if token and (token in body or token in header_text)
+    )
     return issues
 
 
@@ -213,7 +222,11 @@ async def problem_bodies(session: Session) -> Finding:
             continue
         judged.append(exchange.label)
         issues = _problem_issues(
-            recording.status, recording.header("content-type"), recording.body_text(), tokens
+            recording.status,
+            recording.header("content-type"),
+            recording.body_text(),
+            tokens,
+            recording.headers,
         )
         problems.extend(f"{exchange.label}: {issue}" for issue in issues)
     plain: list[PlainResponse] = [*created.invalid.values(), created.method]
@@ -222,7 +235,11 @@ async def problem_bodies(session: Session) -> Finding:
             continue
         judged.append(response.label)
         issues = _problem_issues(
-            response.status, response.header("content-type"), response.body, tokens
+            response.status,
+            response.header("content-type"),
+            response.body,
+            tokens,
+            response.headers,
         )
         problems.extend(f"{response.label}: {issue}" for issue in issues)
     return Finding(

@@ -121,5 +121,8 @@ async def run_id_format(session: Session) -> Finding:
         ids.append(payload.value["billingRunId"])
     bad = [run_id for run_id in ids if not _RUN_ID.match(run_id)]
     return Finding(
-        not bad, "ids matching the pattern", f"{bad}" if bad else f"{len(ids)} id(s) match"
+        not bad,
+        "ids matching the pattern",
+        f"{bad}" if bad else f"{len(ids)} id(s) match",
+        transcripts=("idle", created.label),
     )

@@ -55,6 +55,12 @@ OPEN_STREAM = recording(
 NO_CHALLENGE = body_recording(401, problem(401), problem_headers())
 
 AUTH_CASES = [
+    (
+        "errors.problem-bodies",
+        "auth/outsider",
+        body_recording(403, problem(403), problem_headers([("x-debug", "token=token-two")])),
+        FAIL,
+    ),
     ("errors.missing-credentials", "auth/missing", OPEN_STREAM, FAIL),
     ("errors.missing-credentials", "auth/missing", NO_CHALLENGE, FAIL),
     ("errors.malformed-credentials", "auth/malformed-2", NO_CHALLENGE, FAIL),
