@@ -119,6 +119,13 @@ def test_an_unjudged_baselined_check_keeps_its_verdict_and_is_not_stale() -> Non
     assert doc["summary"]["exitCode"] == 3
 
 
+def test_applying_another_baseline_replaces_the_first() -> None:
+    doc = _apply(_document({"heartbeat.first": "FAIL"}), {"heartbeat.first": "known"})
+    doc = _apply(doc, {"wire.utf8": "other"})
+    assert "baseline" not in doc["checks"][0]
+    assert doc["summary"]["exitCode"] == 1
+
+
 def test_entries_for_checks_that_did_not_run_are_reported_as_not_run() -> None:
     doc = _apply(_document({"heartbeat.first": "PASS"}, excluded=1), {"wire.utf8": "x"})
     assert doc["summary"]["baseline"]["notRun"] == ["wire.utf8"]
