@@ -124,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         on_exit=lambda: app.state.begin_shutdown(),
     )
     logging.getLogger("reference").setLevel(args.log_level.upper())
+    # The database threads need the GIL back after every SQLite call; with the default 5 ms
+    # switch interval a busy event loop makes each read wait up to 5 ms per hand-over, and at
+    # thousands of streams the read thread, not the CPU, limits polls and new streams.
+    sys.setswitchinterval(0.0005)
     server.run()
     return EXIT_OK if server.started else EXIT_FAILURE
 
