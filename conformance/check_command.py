@@ -400,6 +400,8 @@ def run_check_command(args: argparse.Namespace) -> int:
             # A load run judges the load checks alone unless --select adds others: the regular
             # suite's timing windows are not meant for a server (and harness) under load.
             options["select"] = options["select"] or ["load.*"]
+        elif any(p.startswith("load") for p in options["select"]):
+            raise UsageError("the load.* checks run only in load mode: add --load N")
         chosen, excluded = select_checks(universe, options["select"], options["exclude"])
         _tolerance(options)
         report_path = Path(options["report_json"]) if options["report_json"] else None

@@ -99,6 +99,7 @@ def test_load_settings_refuse_nonsense() -> None:
         (["--load", "0"], "--load must be at least 1"),
         (["--load-duration", "2"], "--load-duration needs --load N"),
         (["--load", "5", "--load-duration", "-1"], "--load-duration must be positive"),
+        (["--select", "load.*"], "the load.* checks run only in load mode: add --load N"),
     ],
 )
 def test_bad_load_options_are_usage_errors(
