@@ -143,6 +143,19 @@ def load_run() -> GateRun:
     return _start(_plans(), ("load",))["load"]
 
 
+@functools.cache
+def setup_failure_report() -> dict[str, Any]:
+    """A run whose server is unreachable (port 9, discard, nobody listens): every check ERROR."""
+    path = _workspace() / "unreachable.json"
+    args = ["check", "http://127.0.0.1:9", "--control-secret", "s", "--report-json", str(path)]
+    done = subprocess.run(
+        ssegate_argv(*args), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
 def strip_baseline(report: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``report`` as if no baseline had been applied (for re-applying another)."""
     copy: dict[str, Any] = json.loads(json.dumps(report))

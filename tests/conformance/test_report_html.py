@@ -12,7 +12,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from gate_runs import FAULT_CHECK, ROOT, faulty_run, reference_run, strip_baseline
+from gate_runs import (
+    FAULT_CHECK,
+    ROOT,
+    faulty_run,
+    reference_run,
+    setup_failure_report,
+    strip_baseline,
+)
 
 from conformance.report.html import render_html, timeline_svg
 
@@ -109,6 +116,14 @@ def test_a_partial_run_and_a_failure_are_visible_at_the_top() -> None:
     assert _inventory(text).title == "ssegate: partial run: not conformant"
     assert "partial run, 1 check(s) excluded; never reported as conformant" in text
     assert f'<details id="c-{FAULT_CHECK}" open>' in text
+
+
+def test_a_setup_failure_renders_without_profile_or_transcripts() -> None:
+    report = setup_failure_report()
+    text = render_html(report)
+    assert _inventory(text).title == "ssegate: setup failed"
+    assert "setup failed: control API GET" in text
+    assert "<svg" not in text
 
 
 @pytest.mark.browser

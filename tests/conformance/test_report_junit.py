@@ -17,6 +17,7 @@ from gate_runs import (
     STALE_CHECK,
     faulty_run,
     reference_run,
+    setup_failure_report,
     strip_baseline,
 )
 
@@ -168,3 +169,16 @@ def test_report_command_renders_to_a_file_and_applies_a_baseline(tmp_path: Path)
     assert main([*argv, "--expected-failures", str(baseline)]) == 0
     case = _cases(_valid(out.read_text(encoding="utf-8")))[STALE_CHECK]
     assert case.find("failure[@type='stale-baseline']") is not None
+
+
+def test_a_setup_failure_is_an_error_per_check_and_a_suite_property() -> None:
+    report = setup_failure_report()
+    root = _valid(render_junit(report))
+    errors = list(root.iter("error"))
+    assert len(errors) == len(report["checks"])
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.attrib["errors"] == str(len(report["checks"]))
+    props = dict(_properties(suite))
+    assert props["setupError"] == report["setupError"]
+    assert props["run"] == "setup failed"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gate_runs import FAULT_CHECK, STALE_CHECK, faulty_run, reference_run, strip_baseline
+from gate_runs import (
+    FAULT_CHECK,
+    STALE_CHECK,
+    faulty_run,
+    reference_run,
+    setup_failure_report,
+    strip_baseline,
+)
 
 from conformance.report.markdown import render_markdown
 
@@ -78,3 +85,10 @@ def test_the_text_is_bounded_and_stays_well_formed() -> None:
     assert len(text) <= 8000
     assert text.rstrip().endswith("(cut to fit; see the JSON or HTML report)")
     assert text.count("<details>") == text.count("</details>")
+
+
+def test_a_setup_failure_says_so_first() -> None:
+    report = setup_failure_report()
+    text = render_markdown(report)
+    assert _headline(text) == "## ⛔ ssegate: setup failed"
+    assert f"> **Setup failed**: {report['setupError']}" in text
