@@ -205,6 +205,24 @@ def test_collect_only_lists_check_ids_without_starting_a_server(pytester: pytest
     assert "ssegate: " not in result.stdout.str()
 
 
+def test_an_unreachable_server_makes_every_item_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INNER_INI)
+    result = pytester.runpytest_inprocess(
+        "--ssegate-url",
+        "http://127.0.0.1:9",
+        "--ssegate-control-secret",
+        "s",
+        "--ssegate-select",
+        "heartbeat.*",
+    )
+    heartbeat = [c for c in all_checks() if c.family == "heartbeat"]
+    result.assert_outcomes(errors=len(heartbeat))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "control API GET http://127.0.0.1:9/__ssegate/describe unreachable" in output
+    assert "ssegate: partial run: setup failed" in output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
