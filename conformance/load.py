@@ -22,6 +22,7 @@ the worst heartbeat lateness and the one with the slowest snapshot.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -107,6 +108,14 @@ class LoadObservation:
     streams: list[StreamFigures] = field(default_factory=list)
 
 
+def _is_complete(data: str) -> bool:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("isComplete") is True
+
+
 def stream_figures(
     index: int, recording: Recording, *, event: str, heartbeat_ms: int, held_s: float
 ) -> StreamFigures:
@@ -125,6 +134,8 @@ def stream_figures(
     planned = None
     if events and events[-1].item.name in _PLANNED_ENDS:
         planned = events[-1].item.name
+    elif data and data[-1] is events[-1] and _is_complete(data[-1].item.data):
+        planned = "complete"  # END-5: a complete snapshot ends the stream
     if start is not None:
         beats = [(t.at - start) * 1000.0 for t in events if t.item.name == "heartbeat"]
         previous = 0.0

@@ -59,6 +59,15 @@ def test_a_stream_ended_by_its_timeout_event_is_not_dropped_and_lateness_is_per_
     assert figures.dropped is None
 
 
+def test_a_stream_ended_after_a_complete_snapshot_is_not_dropped() -> None:
+    recording = _recording([(0.15, EVENT)], end_at=1.0)
+    recording.items[0] = Timed(0.15, Event(EVENT, '{"isComplete": true}', None, "", None, ()))
+    figures = _figures(recording)
+    assert figures.planned_end == "complete"
+    assert figures.dropped is None
+    assert figures.lateness_ms == ()  # no heartbeat was due before the planned end
+
+
 def test_a_trailing_silence_counts_as_lateness() -> None:
     figures = _figures(
         _recording([(0.15, EVENT), (1.1, "heartbeat")], end=EndKind.CLOSED_BY_HARNESS, end_at=3.6)
