@@ -1,7 +1,7 @@
 """Proof that ``contracts diff`` never says "compatible" wrongly (STYLE.md, property-based tests).
 
 For schema pairs made by mutating the real contracts and hand-written schemas
-(schema_mutations.py), in both orders: whenever the diff says *backward* compatible, every
+(schema_mutations.py), in both orders, and for random pairs of the rule catalogue's examples: whenever the diff says *backward* compatible, every
 instance hypothesis-jsonschema generates from OLD is valid under NEW (Draft202012Validator);
 whenever it says *forward* compatible, every instance generated from NEW is valid under OLD.
 A counterexample fails with the pair, the instance and the rules that fired.
@@ -35,6 +35,7 @@ from conformance.contracts.diff import (
     load_documents,
 )
 from conformance.contracts.diff.resolve import RecursiveSchemaError, inline_refs
+from conformance.contracts.diff.rules import RULES
 
 CONTRACT_FILES = sorted(_resources.contracts_dir().glob("*/v*.json"))
 # The project's own file formats are large and not payloads; the payload contracts suffice.
@@ -222,6 +223,30 @@ def test_compatible_verdicts_hold_for_generated_payloads_strict(data: st.DataObj
 @given(st.data())
 def test_compatible_verdicts_hold_for_generated_payloads_lenient(data: st.DataObject) -> None:
     _run(data, Policy.LENIENT)
+
+
+CATALOGUE_SCHEMAS: list[Any] = []
+for _rule in RULES.values():
+    for _example in _rule.examples:
+        for _schema in (_example.before, _example.after):
+            if _schema not in CATALOGUE_SCHEMAS and "$dynamicRef" not in json.dumps(_schema):
+                CATALOGUE_SCHEMAS.append(_schema)
+
+
+@settings(_SETTINGS, max_examples=200)
+@given(st.data())
+def test_compatible_verdicts_hold_across_catalogue_examples(data: st.DataObject) -> None:
+    # Any two schemas of the rule catalogue, paired at random: changes no rule was written for.
+    old = data.draw(st.sampled_from(CATALOGUE_SCHEMAS), label="old")
+    new = data.draw(st.sampled_from(CATALOGUE_SCHEMAS), label="new")
+    result = compare_schemas(_loaded(old, "old"), _loaded(new, "new"))
+    context = (
+        f"rules fired: {[(f.rule, f.backward.value, f.forward.value) for f in result.findings]}"
+    )
+    if result.backward is Verdict.COMPATIBLE:
+        _check_direction(data, old, new, Policy.STRICT, "backward", context)
+    if result.forward is Verdict.COMPATIBLE:
+        _check_direction(data, new, old, Policy.STRICT, "forward", context)
 
 
 @pytest.mark.parametrize(
