@@ -187,26 +187,25 @@ def _finite(schema: dict[str, Any]) -> list[Any] | None:
     return values
 
 
+def _bounds(schema: dict[str, Any], inclusive: str, exclusive: str) -> list[tuple[Fraction, bool]]:
+    """The numeric bounds a schema states, as (value, is_exclusive)."""
+    out = []
+    for key, is_exclusive in ((inclusive, False), (exclusive, True)):
+        value = schema.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out.append((Fraction(value), is_exclusive))
+    return out
+
+
 def _upper(schema: dict[str, Any], inclusive: str, exclusive: str) -> tuple[Fraction, bool] | None:
-    """The tighter of an inclusive and an exclusive bound as (value, is_exclusive)."""
-    bounds: list[tuple[Fraction, bool]] = []
-    if isinstance(schema.get(inclusive), int | float) and not isinstance(schema[inclusive], bool):
-        bounds.append((Fraction(schema[inclusive]), False))
-    if isinstance(schema.get(exclusive), int | float) and not isinstance(schema[exclusive], bool):
-        bounds.append((Fraction(schema[exclusive]), True))
-    return (
-        bounds[0]
-        if len(bounds) == 1
-        else (min(bounds, key=lambda b: (b[0], not b[1])) if bounds else None)
-    )
+    """The tighter upper bound: the smaller value, exclusive before inclusive at a tie."""
+    bounds = _bounds(schema, inclusive, exclusive)
+    return min(bounds, key=lambda b: (b[0], not b[1])) if bounds else None
 
 
 def _lower(schema: dict[str, Any], inclusive: str, exclusive: str) -> tuple[Fraction, bool] | None:
-    bounds: list[tuple[Fraction, bool]] = []
-    if isinstance(schema.get(inclusive), int | float) and not isinstance(schema[inclusive], bool):
-        bounds.append((Fraction(schema[inclusive]), False))
-    if isinstance(schema.get(exclusive), int | float) and not isinstance(schema[exclusive], bool):
-        bounds.append((Fraction(schema[exclusive]), True))
+    """The tighter lower bound: the larger value, exclusive before inclusive at a tie."""
+    bounds = _bounds(schema, inclusive, exclusive)
     return max(bounds, key=lambda b: (b[0], b[1])) if bounds else None
 
 
