@@ -16,9 +16,11 @@ from typing import Any
 
 from conformance.contracts.diff.model import DiffResult, Finding, Level, Mode, Policy, Verdict
 
-__all__ = ["FORMATS", "Review", "render"]
+__all__ = ["FORMATS", "REVIEW_SCHEMA_ID", "Review", "render"]
 
 FORMATS = ("text", "json", "markdown", "github")
+# The JSON format's contract (contracts/ssegate.contract-review/v1.json).
+REVIEW_SCHEMA_ID = "https://ssegate.dev/contracts/ssegate.contract-review/v1.json"
 
 _MARK = {Verdict.COMPATIBLE: "✓", Verdict.INCOMPATIBLE: "✗", Verdict.CANNOT_PROVE: "?"}
 _LEVEL_WORD = {Level.BREAKING: "BREAKING", Level.WARNING: "WARNING", Level.INFO: "info"}
@@ -114,7 +116,13 @@ def _json(reviews: Sequence[Review], mode: Mode, policy: Policy, passed: bool) -
                 }
             )
         files.append(entry)
-    document = {"mode": mode.value, "policy": policy.value, "passed": passed, "files": files}
+    document = {
+        "$schema": REVIEW_SCHEMA_ID,
+        "mode": mode.value,
+        "policy": policy.value,
+        "passed": passed,
+        "files": files,
+    }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

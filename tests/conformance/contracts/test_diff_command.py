@@ -13,6 +13,7 @@ import pytest
 
 from conformance import _resources
 from conformance.cli import main
+from conformance.contracts.catalog import get_contract
 
 CONTRACTS = _resources.contracts_dir()
 V1 = CONTRACTS / "billing.invoice-send-progress" / "v1.json"
@@ -46,6 +47,22 @@ def test_diff_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert finding["pointer"] == "/required"
     assert finding["level"] == "breaking"
     assert finding["backwardReason"].startswith("clients cannot deploy first")
+
+
+def _review_contract_errors(text: str) -> list[Any]:
+    return get_contract("ssegate.contract-review", 1).validate(json.loads(text))
+
+
+def test_json_output_follows_its_contract(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "diff", "--format", "json", str(V1), str(V2)]) == 1
+    assert _review_contract_errors(capsys.readouterr().out) == []
+    (repo / "contracts/sse.error/v1.json").unlink()
+    shutil.copy(V2, repo / "contracts/billing.invoice-send-progress/v2.json")
+    _edit(repo / "contracts/catalog.json", lambda c: c["events"].pop("error"))
+    assert _check(repo, "--format", "json") == 1
+    out = capsys.readouterr().out
+    assert {f["status"] for f in json.loads(out)["files"]} == {"added", "removed", "modified"}
+    assert _review_contract_errors(out) == []
 
 
 def test_diff_markdown_and_github_formats(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,8 +1,9 @@
 """Proof that ``contracts diff`` never says "compatible" wrongly (STYLE.md, property-based tests).
 
 For schema pairs made by mutating the real contracts and hand-written schemas
-(schema_mutations.py), in both orders, and for random pairs of the rule catalogue's examples: whenever the diff says *backward* compatible, every
-instance hypothesis-jsonschema generates from OLD is valid under NEW (Draft202012Validator);
+(schema_mutations.py), in both orders, and for random pairs of the rule catalogue's examples:
+whenever the diff says *backward* compatible, every instance hypothesis-jsonschema generates
+from OLD is valid under NEW (Draft202012Validator);
 whenever it says *forward* compatible, every instance generated from NEW is valid under OLD.
 A counterexample fails with the pair, the instance and the rules that fired.
 
