@@ -62,7 +62,10 @@ def _rule_section(rule: Rule) -> list[str]:
     numbers = f" [{', '.join(map(str, rule.catalogue))}]" if rule.catalogue else ""
     lines = [f"### `{rule.id}`{numbers}", "", f"Change: {rule.title}.", ""]
     lines.append(f"- Verdicts: {rule.verdicts}")
-    lines.append(f"- Level when compatible: {rule.level.value}")
+    if rule.scope == "check":
+        lines.append(f"- Level: {rule.level.value}")
+    else:
+        lines.append(f"- Level when compatible: {rule.level.value}")
     lines.append(f"- Why: {rule.why}")
     lines.append("")
     if rule.examples:
