@@ -102,6 +102,9 @@ _VALIDATION = frozenset(
 )
 _REFS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 _IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "$ref")
+# Nesting of compare() calls, far beyond any real contract; it stops schemas that recurse through
+# unions without a reference cycle the pair check can see, before Python's stack does.
+_MAX_DEPTH = 60
 _BASIC_TYPES = ("null", "boolean", "object", "array", "number", "string")
 _LENGTH_BOUNDS = (
     ("maxLength", "max-length", True, "characters"),
@@ -274,6 +277,7 @@ class _Engine:
         self.new = new_label
         self.policy = policy
         self._active: set[tuple[int, int]] = set()
+        self._depth = 0
 
     # ---- findings -------------------------------------------------------------------------
 
@@ -321,6 +325,18 @@ class _Engine:
     # ---- entry ----------------------------------------------------------------------------
 
     def compare(self, old: _Node, new: _Node, ptr: str, where: str) -> list[Finding]:
+        if self._depth >= _MAX_DEPTH:
+            clause = f"the comparison nests deeper than {_MAX_DEPTH} levels here"
+            return [
+                self.finding("comparison-too-deep", ptr, clause, UNKNOWN, UNKNOWN, clause, clause)
+            ]
+        self._depth += 1
+        try:
+            return self._compare(old, new, ptr, where)
+        finally:
+            self._depth -= 1
+
+    def _compare(self, old: _Node, new: _Node, ptr: str, where: str) -> list[Finding]:
         o, po = self._unwrap(old)
         n, pn = self._unwrap(new)
         if o is True:
@@ -1452,8 +1468,10 @@ class _Engine:
         *,
         wrapped_in_new: bool,
     ) -> bool:
-        """A plain schema that fits one branch of the union on the other side."""
-        whole = {k: v for k, v in plain.items() if k != keyword}
+        """A plain schema (one without ``keyword``) that fits one branch of the union on the
+        other side. The schema object itself is compared, not a copy, so a reference cycle
+        through the union meets the same pair again and stops."""
+        whole = plain
         for branch in branches:
             if wrapped_in_new:
                 fits = self._includes(_Node(whole, plain_resolver), _Node(branch, branch_resolver))[
@@ -1603,13 +1621,9 @@ class _Engine:
             out += self.compare(
                 _Node(o_list[i], po), _Node(n_list[j], pn), f"{ptr}/allOf/{j}", where
             )
-        o_rest = {k: v for k, v in o.items() if k != "allOf"}
-        n_rest = {k: v for k, v in n.items() if k != "allOf"}
         for j in n_left[paired:]:
             # Implied by OLD when the whole old schema already fits the new member.
-            implied = self._includes(_Node({**o_rest, "allOf": o_list}, po), _Node(n_list[j], pn))[
-                0
-            ]
+            implied = self._includes(_Node(o, po), _Node(n_list[j], pn))[0]
             out.append(
                 self.finding(
                     "all-of-member-added",
@@ -1621,9 +1635,7 @@ class _Engine:
                 )
             )
         for i in o_left[paired:]:
-            implied = self._includes(_Node(o_list[i], po), _Node({**n_rest, "allOf": n_list}, pn))[
-                1
-            ]
+            implied = self._includes(_Node(o_list[i], po), _Node(n, pn))[1]
             out.append(
                 self.finding(
                     "all-of-member-removed",

@@ -917,6 +917,14 @@ _RULES: list[Rule] = [
         examples=(_ex({"type": "array", "items": S}, {"type": "array", "items": False}, NO, OK),),
     ),
     Rule(
+        "comparison-too-deep",
+        (47,),
+        "the schemas nest deeper than the comparison follows",
+        "B ? F ?",
+        "Reached only by schemas that recurse through unions or conjunctions without passing a "
+        "reference twice in the same pair; never reported compatible.",
+    ),
+    Rule(
         "keyword-not-understood",
         (),
         "a subschema is neither an object nor a boolean",

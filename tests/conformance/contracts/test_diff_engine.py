@@ -246,3 +246,19 @@ def test_unusable_neighbours_are_ignored(tmp_path: Path) -> None:
     _write(tmp_path, "other-dialect.json", {"$schema": "http://example.com/unknown"})
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     assert compare_schemas(load_file(path), load_file(path)).findings == ()
+
+
+def test_self_referencing_unions_terminate_unproven() -> None:
+    # The schema is its own anyOf branch: no reference pair repeats at the first level, so only
+    # the cycle check on the same schema objects or the depth limit can stop the comparison.
+    looping = {"anyOf": [{"$ref": "#"}, {"type": "string"}]}
+    for old, new in ((looping, {"type": "string"}), ({"type": "string"}, looping)):
+        result = _diff(old, new)
+        assert result.findings  # terminated, with an answer
+    nested: dict[str, Any] = {"type": "string"}
+    for _ in range(70):
+        nested = {"type": "object", "properties": {"a": nested}}
+    deeper = json.loads(json.dumps(nested).replace('"string"', '"integer"'))
+    result = _diff(nested, deeper)
+    assert [f.rule for f in result.findings] == ["comparison-too-deep"]
+    assert (result.backward, result.forward) == (UNKNOWN, UNKNOWN)
