@@ -147,6 +147,8 @@ class Options:
     heartbeat_ms: int = 800
     timeout_ms: int = 2500
     control_secret: str | None = None
+    # the checker's TIME-3 floor, only to size the late-* faults beyond it
+    tolerance_floor_ms: int = 250
     variants: frozenset[str] = frozenset(VARIANT_SETS["default"])
     fault: str | None = None
 
@@ -157,8 +159,8 @@ class Options:
         return self.fault == fault
 
     def tolerance_ms(self, period_ms: int) -> int:
-        """TIME-3 with its default A = 250 ms and R = 0.25 (used only to size faults)."""
-        return max(250, period_ms // 4)
+        """TIME-3 with A = the checker's floor and R = 0.25 (used only to size faults)."""
+        return max(self.tolerance_floor_ms, period_ms // 4)
 
 
 def resolve_variants(names: list[str]) -> frozenset[str]:

@@ -79,6 +79,12 @@ def parse_options(argv: list[str] | None = None) -> tuple[Options, int, str]:
         help=f"a variant set ({', '.join(VARIANT_SETS)}) or a single variant; repeatable",
     )
     parser.add_argument("--fault", choices=sorted(FAULTS), default=None)
+    parser.add_argument(
+        "--tolerance-ms",
+        type=_positive,
+        default=250,
+        help="the checker's TIME-3 floor; the late-* faults are late beyond it",
+    )
     parser.add_argument("--list", action="store_true", help="print variants and faults, exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -100,6 +106,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[Options, int, str]:
         heartbeat_ms=args.heartbeat_ms,
         timeout_ms=args.timeout_ms,
         control_secret=args.control_secret,
+        tolerance_floor_ms=args.tolerance_ms,
         variants=variants,
         fault=args.fault,
     )

@@ -315,7 +315,9 @@ class SnapshotStream:
                     return
                 if now >= next_hb:
                     await self._heartbeat()
-                    next_hb += hb_period
+                    # HB-3 measures each heartbeat from the previous one: a heartbeat that the
+                    # machine made late does not make the next one early
+                    next_hb = loop.time() + hb_period
                 for due, payload in [item for item in delayed if item[0] <= now]:
                     delayed.remove((due, payload))
                     await self._write(self._framer.data_event(EVENT, payload, first=False))
