@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from conformance import _resources
+from conformance.contracts.catalog import (
+    ContractRefError,
+    UnknownContractError,
+    load_catalog,
+    parse_contract_ref,
+)
 from conformance.contracts.diff.engine import compare_schemas
 from conformance.contracts.diff.model import Mode, Policy
 from conformance.contracts.diff.render import FORMATS, Review, render
@@ -51,8 +57,12 @@ def register(subparsers: Any) -> None:
         description="Compare two JSON Schema 2020-12 documents. Exit 0: compatible under "
         "--mode; 1: incompatible or not proven compatible; 2: usage error or unresolvable $ref.",
     )
-    diff.add_argument("old", type=Path, metavar="OLD", help="the current schema file")
-    diff.add_argument("new", type=Path, metavar="NEW", help="the proposed schema file")
+    diff.add_argument(
+        "old", metavar="OLD", help="the current schema: a file, or NAME@MAJOR from the catalog"
+    )
+    diff.add_argument(
+        "new", metavar="NEW", help="the proposed schema: a file, or NAME@MAJOR from the catalog"
+    )
     _common(diff)
     diff.set_defaults(handler=run_diff)
 
@@ -80,18 +90,44 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _schema_path(argument: str) -> Path:
+    """A file path, or ``NAME@MAJOR`` looked up in the catalog when no such file exists."""
+    path = Path(argument)
+    if path.exists() or "@" not in argument:
+        return path
+    try:
+        name, major = parse_contract_ref(argument)
+        return load_catalog().get(name, major).path
+    except (ContractRefError, UnknownContractError) as exc:
+        raise SchemaLoadError(f"{argument}: no such file, and {exc}") from exc
+
+
+def _display(path: Path) -> str:
+    """The path as given, or relative to the working folder for a catalog lookup (GitHub
+    annotations need a path in the repository)."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def run_diff(args: argparse.Namespace) -> int:
     mode, policy = Mode(args.mode), Policy(args.policy)
     try:
-        old = load_file(args.old)
-        new = load_file(args.new)
+        old_path, new_path = _schema_path(args.old), _schema_path(args.new)
+        old = load_file(old_path)
+        new = load_file(new_path)
         result = compare_schemas(old, new, policy)
     except SchemaLoadError as exc:
         return _fail(str(exc))
     except RecursionError:
         return _fail("the schemas nest too deeply to compare")
     ok = result.compatible(mode)
-    review = Review(path=str(args.new), status="new", diff=result, compared_with=str(args.old))
+    review = Review(
+        path=_display(new_path), status="new", diff=result, compared_with=_display(old_path)
+    )
     sys.stdout.write(render([review], args.format, mode, policy, ok))
     return EXIT_OK if ok else EXIT_INCOMPATIBLE
 

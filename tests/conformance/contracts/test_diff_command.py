@@ -324,3 +324,15 @@ def test_worked_example_in_the_docs_is_current(
     assert code == 1
     assert "required-property-added" in out
     assert out in doc.read_text(encoding="utf-8")
+
+
+def test_catalog_references_stand_for_files(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(CONTRACTS.parent)
+    refs = ["billing.invoice-send-progress@1", "billing.invoice-send-progress@2"]
+    assert main(["contracts", "diff", *refs, "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert "::error file=contracts/billing.invoice-send-progress/v2.json," in out
+    assert main(["contracts", "diff", refs[0], "no.such@3"]) == 2
+    assert "unknown contract no.such@3" in capsys.readouterr().err
