@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,8 +166,26 @@ def _configurations() -> dict[str, tuple[str, ...]]:
     return runs
 
 
+def _problems(label: str, outcome: Outcome) -> set[str]:
+    """What the tests below would complain about in this outcome (empty: all as expected)."""
+    if not outcome.verdicts:
+        return {"(no report)"}
+    kind, name = label.split("-", 1)
+    tolerated = faults.tolerated_harness_issues()
+    if kind == "variant":
+        warned = outcome.with_verdict("WARN")
+        return (outcome.with_verdict(*PROBLEMS) - tolerated) | (warned ^ faults.VARIANT_RUNS[name])
+    fault = next((f for f in faults.FAULTS if f.name == name), None)
+    if fault is None:  # a known gap: nothing may catch it
+        return outcome.with_verdict("FAIL") - tolerated
+    allowed = fault.catches | fault.also | tolerated
+    missed = fault.catches - outcome.with_verdict("FAIL")
+    beyond = {c for c in outcome.with_verdict(*PROBLEMS) if not _matches(c, allowed)}
+    return missed | beyond
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     # Keep the reports somewhere known when asked to (for looking into a failure).
     kept = os.environ.get("SSEGATE_TRUTHFULNESS_REPORTS")
     workdir = Path(kept) if kept else tmp_path_factory.mktemp("truthfulness")
@@ -176,7 +193,17 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     runs = _configurations()
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
         futures = {label: pool.submit(_check, label, args, workdir) for label, args in runs.items()}
-        yield {label: future.result() for label, future in futures.items()}
+        results = {label: future.result() for label, future in futures.items()}
+        # A load spike on a shared machine can make one run's heartbeat late. A configuration
+        # that is not as expected runs once more, alone with the others that were not, and the
+        # second outcome counts: a real fault or misjudgement repeats, a spike does not.
+        again = [label for label, outcome in results.items() if _problems(label, outcome)]
+        retried = {
+            label: pool.submit(_check, f"{label}.retry", runs[label], workdir) for label in again
+        }
+        for label, future in retried.items():
+            results[label] = future.result()
+    return results
 
 
 def _matches(check: str, patterns: frozenset[str]) -> bool:
