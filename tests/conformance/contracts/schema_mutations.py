@@ -192,8 +192,21 @@ def edit_type(node: dict[str, Any], draw: Draw) -> str | None:
     return "add null"
 
 
+_BOUNDS_BY_TYPE = {
+    "string": ("minLength", "maxLength"),
+    "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    "array": ("minItems", "maxItems"),
+    "object": ("minProperties", "maxProperties"),
+}
+
+
 def edit_bound(node: dict[str, Any], draw: Draw) -> str | None:
-    key = draw(st.sampled_from(BOUNDS))
+    # A bound that applies to the node's type, so the edit changes which payloads are valid.
+    fitting = [k for t in _types(node) for k in _BOUNDS_BY_TYPE.get(t, ())] or list(BOUNDS)
+    present = [k for k in fitting if k in node]
+    # Moving a bound the schema already has is the common real change; prefer it.
+    key = draw(st.sampled_from(present if present and draw(st.booleans()) else fitting))
     if key in node:
         action = draw(st.sampled_from(("remove", "raise", "lower")))
         if action == "remove":
@@ -268,7 +281,10 @@ def edit_union(node: dict[str, Any], draw: Draw) -> str | None:
         node["oneOf"] = [*branches, extra]
         return "add oneOf branch"
     if "allOf" in node:
-        node["allOf"] = node["allOf"][:-1]
+        if len(node["allOf"]) > 1:
+            node["allOf"] = node["allOf"][:-1]
+        else:
+            del node["allOf"]
         return "remove allOf member"
     if draw(st.booleans()):
         node["allOf"] = [copy.deepcopy(draw(st.sampled_from(MEMBER_SCHEMAS)))]
@@ -336,18 +352,31 @@ EDITS: tuple[Callable[[dict[str, Any], Draw], str | None], ...] = (
 
 
 @st.composite
-def mutated(draw: Draw, schema: Any, max_edits: int = 2) -> tuple[Any, list[str]]:
-    """``schema`` with one to ``max_edits`` edits, and what was done."""
+def mutated(
+    draw: Draw,
+    schema: Any,
+    edits: tuple[Callable[[dict[str, Any], Draw], str | None], ...] = EDITS,
+    max_edits: int = 2,
+) -> tuple[Any, list[str]]:
+    """``schema`` with one to ``max_edits`` edits drawn from ``edits``, and what was done.
+
+    Each edit is tried at up to eight random subschemas until one applies, so a test that asks
+    for one kind of edit gets that edit, not a no-op.
+    """
     doc = copy.deepcopy(schema)
     done: list[str] = []
     for _ in range(draw(st.integers(1, max_edits))):
-        paths = list(locations(doc))
-        path = draw(st.sampled_from(paths))
-        node = at(doc, path)
-        edit = draw(st.sampled_from(EDITS))
-        described = edit(node, draw)
-        if described is not None:
-            done.append(f"{'/'.join(map(str, path)) or '(root)'}: {described}")
+        edit = draw(st.sampled_from(edits))
+        paths = draw(st.permutations(list(locations(doc))))
+        for path in paths[:8]:
+            node = at(doc, path)
+            trial = copy.deepcopy(node)
+            described = edit(trial, draw)
+            if described is not None:
+                node.clear()
+                node.update(trial)
+                done.append(f"{'/'.join(map(str, path)) or '(root)'}: {described}")
+                break
     if not done:
         doc.setdefault("properties", {})["fallback"] = {"type": "string"}
         done.append("(root): add optional member fallback")
