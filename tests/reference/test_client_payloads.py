@@ -30,6 +30,10 @@ def _cases() -> list[Any]:
     params = []
     for name, model in MODELS.items():
         for group in json.loads((CASES / f"{name}.json").read_text()):
+            # The models implement major version 1 of each contract (drafts of later majors
+            # share the case file).
+            if not group["schema"]["$ref"].endswith("/v1.json"):
+                continue
             for case in group["tests"]:
                 params.append(
                     pytest.param(
