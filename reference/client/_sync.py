@@ -5,6 +5,7 @@ background thread; callbacks run in that thread, `close()` and `wait()` are safe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,10 @@ class SyncSubscription(Generic[P]):
         self._subscription: Subscription[P] | None = None
         self._ending: Ending | None = None
         self._failure: BaseException | None = None
+        # Set from any thread through the loop; _main closes the subscription when it is set.
+        # (Scheduling close() itself from another thread would race the loop's own end: a
+        # coroutine scheduled just as _main returns is never run.)
+        self._close_requested = asyncio.Event()
         self._thread = threading.Thread(target=self._run, name="ssegate-subscription", daemon=True)
         self._thread.start()
         self._started.wait()
@@ -58,10 +63,18 @@ class SyncSubscription(Generic[P]):
             return
         finally:
             self._started.set()
+        ending = asyncio.ensure_future(self._subscription.wait())
+        close_requested = asyncio.ensure_future(self._close_requested.wait())
         try:
-            self._ending = await self._subscription.wait()
+            await asyncio.wait({ending, close_requested}, return_when=asyncio.FIRST_COMPLETED)
+            if not ending.done():
+                await self._subscription.close()
+            self._ending = await ending
         except BaseException as exc:  # a callback raised: hand it to the waiting thread
             self._failure = exc
+        finally:
+            close_requested.cancel()
+            await asyncio.gather(close_requested, return_exceptions=True)
 
     def wait(self, timeout: float | None = None) -> Ending | None:
         """Block until the subscription ends (None if `timeout` seconds pass first)."""
@@ -74,14 +87,10 @@ class SyncSubscription(Generic[P]):
 
     def close(self) -> None:
         """Cancel the request and any pending reconnection (CLI-12), then wait for the end."""
-        subscription = self._subscription
-        if subscription is not None and self._thread.is_alive():
-            try:
-                future = asyncio.run_coroutine_threadsafe(subscription.close(), self._loop)
-            except RuntimeError:  # the loop closed in the meantime
-                pass
-            else:
-                future.result()
+        # RuntimeError: the loop closed in the meantime, so the subscription has already ended.
+        if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._close_requested.set)
         self._thread.join()
 
     def __enter__(self) -> SyncSubscription[P]:
