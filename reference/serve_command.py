@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -128,8 +129,30 @@ def run(args: argparse.Namespace) -> int:
     # switch interval a busy event loop makes each read wait up to 5 ms per hand-over, and at
     # thousands of streams the read thread, not the CPU, limits polls and new streams.
     sys.setswitchinterval(0.0005)
+    freeze_after_full_collections()
     server.run()
     return EXIT_OK if server.started else EXIT_FAILURE
+
+
+def freeze_after_full_collections() -> None:
+    """Keep CPython's full garbage collections short while thousands of streams are open.
+
+    Each open stream holds about 130 objects the collector tracks (connection, parser, request,
+    task, suspended coroutines). A full collection scans them all and frees none of them: at
+    10,000 streams it took 0.85 s, stalling every heartbeat due meanwhile, and one ran every
+    10 to 20 s because each heartbeat's short-lived waiter outlives the young generations.
+    Freezing the survivors of each full collection (``gc.freeze``) moves them out of every later
+    scan, so a full collection only looks at what was created since: 20 to 80 ms at 10,000
+    streams. Frozen objects are still freed by reference counting when a stream ends; what
+    is given up is collecting reference cycles among them, which the stream path barely
+    creates (a full collection after 10,000 streams closed found about 1,400 such objects).
+    """
+
+    def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            gc.freeze()
+
+    gc.callbacks.append(freeze_survivors)
 
 
 class GracefulServer(uvicorn.Server):
