@@ -139,8 +139,8 @@ def freeze_after_full_collections() -> None:
 
     Each open stream holds about 130 objects the collector tracks (connection, parser, request,
     task, suspended coroutines). A full collection scans them all and frees none of them: at
-    10,000 streams it took 0.85 s, stalling every heartbeat due meanwhile, and one ran every
-    10 to 20 s because each heartbeat's short-lived waiter outlives the young generations.
+    10,000 streams it took 0.85 s, stalling every heartbeat due meanwhile, and they keep coming
+    while streams are merely held, because each heartbeat's waiter outlives the young generations.
     Freezing the survivors of each full collection (``gc.freeze``) moves them out of every later
     scan, so a full collection only looks at what was created since: 20 to 80 ms at 10,000
     streams. Frozen objects are still freed by reference counting when a stream ends; what
