@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from client_payloads import progress
 
 from reference.client import (
     ApiClient,
@@ -39,29 +40,6 @@ STREAM = "/classes/billing/runs/r1/send-progress/stream"
 FALLBACK = "/classes/billing/runs/r1/send-progress"
 
 Step = Callable[[asyncio.StreamWriter], Awaitable[None]]
-
-
-def progress(processed: int, expected: int = 4) -> dict[str, Any]:
-    complete = processed >= expected
-    return {
-        "billingRunId": "r1",
-        "month": "2026-11",
-        "progress": {
-            "expectedInvoiceCount": expected,
-            "processedInvoiceCount": processed,
-            "pendingCount": expected - processed,
-            "queuedCount": 0,
-            "sentCount": 0,
-            "deliveredCount": processed,
-            "delayedCount": 0,
-            "failedCount": 0,
-            "bouncedCount": 0,
-            "isComplete": complete,
-            "hasFailures": False,
-        },
-        "isComplete": complete,
-        "generatedAt": "2026-11-03T10:00:00Z",
-    }
 
 
 def snapshot(processed: int) -> bytes:

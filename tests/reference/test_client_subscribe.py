@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from client_payloads import progress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,30 +44,6 @@ from reference.client import (
 
 URL = "http://stream.test/classes/billing/runs/r1/send-progress/stream"
 SSE = {"content-type": "text/event-stream", "cache-control": "no-store"}
-
-
-def progress(processed: int, expected: int = 4, **extra: Any) -> dict[str, Any]:
-    complete = processed >= expected
-    return {
-        "billingRunId": "r1",
-        "month": "2026-11",
-        "progress": {
-            "expectedInvoiceCount": expected,
-            "processedInvoiceCount": processed,
-            "pendingCount": expected - processed,
-            "queuedCount": 0,
-            "sentCount": 0,
-            "deliveredCount": processed,
-            "delayedCount": 0,
-            "failedCount": 0,
-            "bouncedCount": 0,
-            "isComplete": complete,
-            "hasFailures": False,
-        },
-        "isComplete": complete,
-        "generatedAt": "2026-11-03T10:00:00Z",
-        **extra,
-    }
 
 
 def event(name: str, data: Any, *, id: str | None = None, raw: bool = False) -> bytes:
