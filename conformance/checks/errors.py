@@ -311,7 +311,7 @@ async def missing_run_no_data(session: Session) -> Finding:
     )
 
 
-def shape(exchange: Exchange, resource_id: str) -> dict[str, object]:
+def _shape(exchange: Exchange, resource_id: str) -> dict[str, object]:
     """What ISO-3 compares: status, header names (without Date), content type, body shape."""
     recording = answered(exchange).recording
     names = sorted({name for name, _ in recording.headers if name != "date"})
@@ -342,7 +342,12 @@ def _data_shape(data: str) -> object:
     return type(payload.value).__name__
 
 
-def differences(a: dict[str, object], b: dict[str, object]) -> list[str]:
+def answer_differences(
+    exchange: Exchange, resource_id: str, reference: Exchange, reference_id: str
+) -> list[str]:
+    """How two answers differ in what ISO-3 compares, each with its own resource id replaced
+    by a placeholder; empty when they are indistinguishable."""
+    a, b = _shape(exchange, resource_id), _shape(reference, reference_id)
     return [f"{key}: {a[key]!r} vs {b[key]!r}" for key in a if a[key] != b[key]]
 
 
@@ -357,7 +362,7 @@ async def malformed_run_id(session: Session) -> Finding:
     seen: MissingObservation = await session.observe(missing_runs)
     malformed = seen.exchanges["missing/malformed-stream"]
     missing = seen.exchanges["missing/missing-stream"]
-    diff = differences(shape(malformed, seen.malformed_id), shape(missing, seen.missing_id))
+    diff = answer_differences(malformed, seen.malformed_id, missing, seen.missing_id)
     return Finding(
         not diff,
         "the same answer as for a nonexistent run",

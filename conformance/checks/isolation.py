@@ -5,7 +5,7 @@ from __future__ import annotations
 from conformance.checks._evidence import parse_json, require_stream
 from conformance.checks._observations import cross_workspace, missing_runs
 from conformance.checks._registry import check
-from conformance.checks.errors import differences, shape
+from conformance.checks.errors import answer_differences
 from conformance.model import Finding, Level, NotApplicable
 from conformance.session import Session
 
@@ -22,7 +22,7 @@ async def foreign_like_missing(session: Session) -> Finding:
     seen = await session.observe(missing_runs)
     foreign = seen.exchanges["missing/foreign-stream"]
     missing = seen.exchanges["missing/missing-stream"]
-    diff = differences(shape(foreign, seen.foreign_id), shape(missing, seen.missing_id))
+    diff = answer_differences(foreign, seen.foreign_id, missing, seen.missing_id)
     return Finding(
         not diff,
         "indistinguishable answers",
@@ -103,7 +103,7 @@ async def fallback_isolation(session: Session) -> Finding:
     seen = await session.observe(missing_runs)
     foreign = seen.exchanges["missing/foreign-fallback"]
     missing = seen.exchanges["missing/missing-fallback"]
-    diff = differences(shape(foreign, seen.foreign_id), shape(missing, seen.missing_id))
+    diff = answer_differences(foreign, seen.foreign_id, missing, seen.missing_id)
     if foreign.recording.status != 404:
         diff.insert(0, f"foreign run answered {foreign.recording.status}")
     if missing.recording.status != 404:
