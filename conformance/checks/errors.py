@@ -76,6 +76,9 @@ async def _auth(session: Session) -> AuthObservation:
     return await session.observe(auth)
 
 
+_BEARER_401 = "401 + WWW-Authenticate: Bearer"
+
+
 @check(
     "errors.missing-credentials",
     Level.MUST,
@@ -89,7 +92,7 @@ async def missing_credentials(session: Session) -> Finding:
         [seen.exchanges["auth/missing"]],
         401,
         bearer=True,
-        expected="401 + WWW-Authenticate: Bearer",
+        expected=_BEARER_401,
     )
 
 
@@ -103,7 +106,7 @@ async def missing_credentials(session: Session) -> Finding:
 async def malformed_credentials(session: Session) -> Finding:
     seen = await _auth(session)
     chosen = [e for label, e in seen.exchanges.items() if label.startswith("auth/malformed-")]
-    return _refusals(chosen, 401, bearer=True, expected="401 + WWW-Authenticate: Bearer")
+    return _refusals(chosen, 401, bearer=True, expected=_BEARER_401)
 
 
 @check(
@@ -111,7 +114,7 @@ async def malformed_credentials(session: Session) -> Finding:
     Level.MUST,
     ("ERR-5", "ERR-8"),
     "an unknown bearer token is answered 401 with WWW-Authenticate: Bearer",
-    expects="401 + WWW-Authenticate: Bearer",
+    expects=_BEARER_401,
 )
 async def invalid_token(session: Session) -> Finding:
     seen = await _auth(session)
@@ -119,7 +122,7 @@ async def invalid_token(session: Session) -> Finding:
         [seen.exchanges["auth/invalid"]],
         401,
         bearer=True,
-        expected="401 + WWW-Authenticate: Bearer",
+        expected=_BEARER_401,
     )
 
 
